@@ -1,0 +1,213 @@
+"""The `meetup` command: dev, serve, worker, migrate, create-admin, seed-demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from app.core.config import Settings, get_settings
+from app.core.logging import configure_logging, get_logger
+
+log = get_logger("app.cli")
+
+
+@contextlib.contextmanager
+def services(settings: Settings, *, need_redis: bool = True) -> Iterator[Settings]:
+    """Yield settings with both URLs set, starting embedded servers for the ones that are missing.
+
+    The servers stop when the block exits, whatever the reason.
+    """
+    if settings.database_url and (settings.redis_url or not need_redis):
+        yield settings
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pgserver's import warns about XDG_RUNTIME_DIR
+        from app.core.embedded import EmbeddedServices
+
+    embedded = EmbeddedServices(
+        data_dir=settings.data_dir,
+        postgres_port=settings.embedded_postgres_port,
+        redis_port=settings.embedded_redis_port,
+        start_postgres=settings.database_url is None,
+        start_redis=need_redis and settings.redis_url is None,
+    )
+    embedded.start()
+    try:
+        urls = {
+            "database_url": settings.database_url or embedded.postgres.url,
+            "redis_url": settings.redis_url or (embedded.redis.url if need_redis else None),
+        }
+        # The environment too, so that code reading get_settings() (the worker) sees the same.
+        os.environ["DATABASE_URL"] = urls["database_url"]
+        if urls["redis_url"]:
+            os.environ["REDIS_URL"] = urls["redis_url"]
+        get_settings.cache_clear()
+        yield settings.model_copy(update=urls)
+    finally:
+        embedded.stop()
+
+
+def migrate(settings: Settings) -> None:
+    from app.core.migrations import upgrade
+
+    assert settings.database_url
+    upgrade(settings.database_url)
+    log.info("migrations_applied")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its own signal handling: `dev` stops the API, the worker and the servers in order."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _run_api_and_worker(settings: Settings) -> None:
+    from arq.worker import create_worker
+
+    from app.core.redis import redis_settings
+    from app.main import create_app
+    from app.worker import WorkerSettings
+
+    assert settings.redis_url
+    server = _Server(
+        uvicorn.Config(
+            create_app(settings), host=settings.host, port=settings.port, log_config=None
+        )
+    )
+    worker = create_worker(
+        WorkerSettings, redis_settings=redis_settings(settings.redis_url), handle_signals=False
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    api_task = asyncio.create_task(server.serve(), name="api")
+    worker_task = asyncio.create_task(worker.async_run(), name="worker")
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    log.info("dev_ready", url=f"http://{settings.host}:{settings.port}", docs="/docs")
+    done, _ = await asyncio.wait(
+        {api_task, worker_task, stopper}, return_when=asyncio.FIRST_COMPLETED
+    )
+    log.info("dev_stopping")
+    server.should_exit = True  # finish in-flight requests, then stop
+    worker.allow_pick_jobs = False
+    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+        await asyncio.wait_for(asyncio.shield(api_task), timeout=15)
+    with contextlib.suppress(Exception, asyncio.CancelledError):
+        await asyncio.wait_for(worker.close(), timeout=15)
+    worker_task.cancel()
+    stopper.cancel()
+    for task in done:
+        if task is not stopper and not task.cancelled() and task.exception():
+            raise task.exception()  # type: ignore[misc]
+
+
+def _sigterm_as_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_dev(settings: Settings, _: argparse.Namespace) -> None:
+    # Until the event loop takes over signals, SIGTERM must unwind like Ctrl-C so the
+    # embedded servers are stopped by `services` instead of being left behind.
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    with services(settings) as live:
+        migrate(live)
+        asyncio.run(_run_api_and_worker(live))
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    if not settings.database_url or not settings.redis_url:
+        sys.exit(
+            "meetup serve needs DATABASE_URL and REDIS_URL (use `meetup dev` for embedded ones)"
+        )
+    uvicorn.run(
+        "app.main:build",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        log_config=None,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+        access_log=not args.no_access_log,
+    )
+
+
+def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
+    from arq.worker import run_worker
+
+    from app.core.redis import redis_settings
+    from app.worker import WorkerSettings
+
+    if not settings.database_url or not settings.redis_url:
+        sys.exit("meetup worker needs DATABASE_URL and REDIS_URL")
+    run_worker(WorkerSettings, redis_settings=redis_settings(settings.redis_url))  # type: ignore[arg-type]
+
+
+def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
+    with services(settings, need_redis=False) as live:
+        migrate(live)
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
+    from app.users.admin_cli import create_admin
+
+    with services(settings, need_redis=False) as live:
+        migrate(live)
+        user = asyncio.run(
+            create_admin(live, email=args.email, password=args.password, name=args.name)
+        )
+        print(f"admin {user.email} ready (id {user.id})")
+
+
+COMMANDS: dict[str, tuple[Any, str]] = {
+    "dev": (cmd_dev, "embedded PostgreSQL and Redis (unless URLs are set), migrate, API + worker"),
+    "serve": (cmd_serve, "the API only, on external services"),
+    "worker": (cmd_worker, "the arq worker only"),
+    "migrate": (cmd_migrate, "apply database migrations (alembic upgrade head)"),
+    "create-admin": (cmd_create_admin, "create an admin account, or promote an existing one"),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="meetup", description="Movie Meetup backend")
+    sub = root.add_subparsers(dest="command", required=True)
+    for name, (_, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if name == "serve":
+            command.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+            command.add_argument(
+                "--forwarded-allow-ips",
+                default="127.0.0.1",
+                help="proxies trusted for X-Forwarded-For (nginx's address)",
+            )
+            command.add_argument("--no-access-log", action="store_true")
+        if name == "create-admin":
+            command.add_argument("--email", required=True)
+            command.add_argument("--password", required=True)
+            command.add_argument("--name", default="Admin")
+    return root
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    handler, _ = COMMANDS[args.command]
+    handler(settings, args)
+
+
+if __name__ == "__main__":
+    main()

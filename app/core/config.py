@@ -1,0 +1,81 @@
+"""Settings from the environment (and an optional `.env`), named as in API.md "Running it"."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SECRET_KEY = "dev-secret-key-change-me-dev-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    env: Literal["development", "production", "test"] = "development"
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str = DEFAULT_SECRET_KEY
+    access_token_minutes: int = Field(default=15, ge=1)
+    refresh_token_days: int = Field(default=30, ge=1)
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "Movie Meetup <no-reply@moviemeetup.local>"
+    smtp_starttls: bool = True
+
+    cors_origins: Annotated[list[str], NoDecode] = []
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "console"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".data")
+    # Ports of the embedded PostgreSQL and Redis that `meetup dev` starts when no URL is set.
+    embedded_postgres_port: int = 54329
+    embedded_redis_port: int = 63799
+
+    rate_limit_login: str = "10/minute"
+    rate_limit_auth: str = "30/minute"
+
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_driver(cls, value: str | None) -> str | None:
+        """Accept the plain `postgresql://` form that most hosting providers hand out."""
+        if value and value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> Settings:
+        if self.env == "production" and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key.encode()) < 32
+        ):
+            raise ValueError(
+                "SECRET_KEY must be set to a random value of at least 32 bytes when ENV=production"
+            )
+        return self
+
+    @property
+    def uses_embedded_services(self) -> bool:
+        return self.database_url is None or self.redis_url is None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

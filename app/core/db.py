@@ -1,0 +1,122 @@
+"""Engine, sessions and the per-request transaction.
+
+One transaction per request, committed before the response is sent: the `Transaction` dependency
+has `scope="function"`, so its exit (commit, then the after-commit hooks) runs when the route
+function returns, not after the response went out as a plain yield dependency would since
+FastAPI 0.118.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from arq.connections import ArqRedis
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlmodel import SQLModel
+
+from app.core.config import Settings
+from app.core.logging import get_logger
+
+log = get_logger(__name__)
+
+# Stable constraint names, so migrations can name what they drop.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    return create_async_engine(
+        url,
+        pool_pre_ping=True,  # a PostgreSQL restart costs one failed check, not a failed request
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=5,  # fail fast with 503 instead of queueing forever when the pool is stuck
+        connect_args={"timeout": 5, "command_timeout": 30},
+    )
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def from_url(cls, url: str, settings: Settings) -> Database:
+        engine = create_engine(url, settings)
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class Tx:
+    """A session plus the jobs to enqueue once its transaction has committed.
+
+    Enqueueing is best effort: the row that the job will act on is already committed, and the
+    worker's sweep finds it if the enqueue is lost (Redis down, process killed).
+    """
+
+    session: AsyncSession
+    redis: ArqRedis | None = None
+    _after_commit: list[AfterCommit] = field(default_factory=list)
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        self._after_commit.append(hook)
+
+    def enqueue_after_commit(self, function: str, *args: Any, **job_options: Any) -> None:
+        """Enqueue an arq job once committed; `job_options` are arq's `_job_id`, `_defer_until`..."""
+        redis = self.redis
+        if redis is None:
+            return
+
+        async def enqueue() -> None:
+            await redis.enqueue_job(function, *args, **job_options)
+
+        self.after_commit(enqueue)
+
+    async def run_after_commit(self) -> None:
+        for hook in self._after_commit:
+            try:
+                await hook()
+            except Exception:
+                # The change is committed; what the hook does (an enqueue) is re-done by the sweep.
+                log.warning("after_commit_hook_failed", exc_info=True)
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def _transaction(request: Request) -> AsyncIterator[Tx]:
+    async with get_database(request).sessionmaker() as session:
+        tx = Tx(session, redis=request.app.state.redis)
+        try:
+            yield tx
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+    await tx.run_after_commit()
+
+
+Transaction = Annotated[Tx, Depends(_transaction, scope="function")]
+"""The request's session; its transaction commits before the response is sent."""

@@ -1,0 +1,151 @@
+"""Application errors and the handlers that render every error as `{detail, code}`."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ErrorBody(BaseModel):
+    """The body of every error response."""
+
+    detail: str
+    code: str
+
+
+class AppError(Exception):
+    """A failure a client can act on. Services raise these, never HTTPException."""
+
+    status_code: ClassVar[int] = 400
+    code: str = "bad_request"
+    detail: str = "The request could not be processed."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        if detail is not None:
+            self.detail = detail
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+
+class BadRequest(AppError):
+    status_code = 400
+
+
+class NotAuthenticated(AppError):
+    status_code = 401
+    code = "not_authenticated"
+    detail = "Authentication is required: send a valid bearer token."
+
+    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
+        super().__init__(detail, code=code, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+    detail = "You are not allowed to do this."
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+    detail = "Not found."
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+    detail = "The request conflicts with the current state."
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    code = "unprocessable"
+    detail = "The request is well-formed but cannot be processed."
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+    detail = "Too many requests. Try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many requests. Try again in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    code = "service_unavailable"
+    detail = "A service the API depends on is unavailable. Try again shortly."
+
+
+def errors(*classes: type[AppError]) -> dict[int | str, dict[str, Any]]:
+    """The `responses=` mapping for a route, so the OpenAPI declares its error bodies."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for cls in classes:
+        out[cls.status_code] = {"model": ErrorBody, "description": cls.__name__}
+    return out
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(
+    status_code: int, detail: str, code: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"detail": detail, "code": code}, status_code=status_code, headers=headers)
+
+
+async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(exc.status_code, exc.detail, exc.code, exc.headers)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "Not found."
+    return error_response(exc.status_code, detail, code, getattr(exc, "headers", None))
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    # FastAPI's 422 shape (a list under "detail") plus the machine code every error carries.
+    return JSONResponse(
+        {"detail": jsonable_encoder(exc.errors()), "code": "validation_error"}, status_code=422
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,0 +1,85 @@
+"""The FastAPI application: lifespan (database, Redis), middleware, error handlers and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app import __version__
+from app.core.config import Settings, get_settings
+from app.core.db import Database
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging, get_logger
+from app.core.middleware import RequestContextMiddleware
+from app.core.redis import create_redis
+from app.ops.router import router as ops_router
+
+log = get_logger(__name__)
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """
+Movie Meetup: hosts announce film screenings ("Stalker, Friday 19:00, my place, 4 seats"),
+guests find them and request seats, hosts approve, nobody is overbooked, everyone is reminded,
+and afterwards host and guests rate each other.
+
+Errors are `{"detail": "...", "code": "..."}`; every response carries `X-Request-ID`.
+Authenticate with `Authorization: Bearer <access token>` (the **Authorize** button uses
+`POST /api/v1/auth/token`).
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError(
+            "DATABASE_URL and REDIS_URL must be set for `meetup serve`; "
+            "`meetup dev` starts embedded ones for you"
+        )
+    app.state.db = Database.from_url(settings.database_url, settings)
+    app.state.redis = create_redis(settings.redis_url)
+    log.info("api_started", version=__version__, env=settings.env)
+    try:
+        yield
+    finally:
+        await app.state.redis.aclose()
+        await app.state.db.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Movie Meetup API",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    # Added last, so it is the outermost: every response (even a 500 or a CORS refusal) gets the id.
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(ops_router)
+    return app
+
+
+def build() -> FastAPI:
+    """Entry point for uvicorn's factory mode (`app.main:build`)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
+
+
+app = create_app()

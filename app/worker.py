@@ -1,0 +1,58 @@
+"""The arq worker: email delivery now; reminders and notifications build on the same pieces.
+
+Jobs take ids, open their own session from `ctx["db"]`, commit at the end and are idempotent.
+A cron sweep every minute re-enqueues whatever the database says is due and undelivered, so a lost
+enqueue (Redis down at commit time, a killed process) delays work instead of losing it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from arq import cron
+from arq.connections import RedisSettings
+
+from app.core.config import get_settings
+from app.core.db import Database
+from app.core.logging import get_logger
+from app.core.redis import redis_settings
+from app.mail import tasks as mail_tasks
+
+log = get_logger(__name__)
+
+
+async def startup(ctx: dict[str, Any]) -> None:
+    settings = get_settings()
+    assert settings.database_url, "DATABASE_URL must be set for the worker"
+    ctx["settings"] = settings
+    ctx["db"] = Database.from_url(settings.database_url, settings)
+    log.info("worker_started")
+
+
+async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["db"].dispose()
+    log.info("worker_stopped")
+
+
+async def sweep(ctx: dict[str, Any]) -> None:
+    """The safety net: enqueue everything the database says is due and not yet done."""
+    await mail_tasks.enqueue_due_emails(ctx)
+
+
+class WorkerSettings:
+    functions: ClassVar[list[Any]] = [mail_tasks.send_email]
+    cron_jobs: ClassVar[list[Any]] = [cron(sweep, second={0}, run_at_startup=True, unique=True)]
+    on_startup = startup
+    on_shutdown = shutdown
+    # Small, so a job killed mid-run is retried soon (arq retries after job_timeout + 10 s).
+    job_timeout = 60
+    max_tries = 8
+    keep_result = 3600
+    allow_abort_jobs = True
+    health_check_interval = 10
+
+    @staticmethod
+    def redis() -> RedisSettings:
+        url = get_settings().redis_url
+        assert url, "REDIS_URL must be set for the worker"
+        return redis_settings(url)

@@ -1,0 +1,46 @@
+"""The migrations go up and down cleanly on a fresh database."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from app.core.config import get_settings
+from app.core.migrations import downgrade, upgrade
+
+
+async def _tables(url: str) -> set[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        )
+        return {row["tablename"] for row in rows}
+    finally:
+        await conn.close()
+
+
+async def test_upgrade_head_then_downgrade_base_then_upgrade_again() -> None:
+    main_url = make_url(get_settings().database_url or "")
+    admin_dsn = main_url.set(drivername="postgresql", database="postgres").render_as_string(
+        hide_password=False
+    )
+    conn = await asyncpg.connect(admin_dsn)
+    await conn.execute("DROP DATABASE IF EXISTS migration_roundtrip")
+    await conn.execute("CREATE DATABASE migration_roundtrip")
+    await conn.close()
+    url = main_url.set(database="migration_roundtrip").render_as_string(hide_password=False)
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        assert {"user_account", "email_message"} <= await _tables(plain)
+        await asyncio.to_thread(downgrade, url, "base")
+        assert await _tables(plain) == set()
+        await asyncio.to_thread(upgrade, url)
+        assert "user_account" in await _tables(plain)
+    finally:
+        conn = await asyncpg.connect(admin_dsn)
+        await conn.execute("DROP DATABASE IF EXISTS migration_roundtrip WITH (FORCE)")
+        await conn.close()
