@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.admin.router import router as admin_router
+from app.auth.router import router as auth_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
@@ -16,6 +18,7 @@ from app.core.logging import configure_logging, get_logger
 from app.core.middleware import RequestContextMiddleware
 from app.core.redis import create_redis
 from app.ops.router import router as ops_router
+from app.users.router import router as users_router
 
 log = get_logger(__name__)
 
@@ -72,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last, so it is the outermost: every response (even a 500 or a CORS refusal) gets the id.
     app.add_middleware(RequestContextMiddleware)
     app.include_router(ops_router)
+    for router in (auth_router, users_router, admin_router):
+        app.include_router(router, prefix=API_PREFIX)
     return app
 
 

@@ -15,7 +15,7 @@ import pytest
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # pgserver's import warns about XDG_RUNTIME_DIR
-    from app.core.embedded import EmbeddedServices, free_port
+    from app.core.embedded import EmbeddedRedis, EmbeddedServices, free_port
 
 # Services are chosen before the app is imported: its settings are read from the environment.
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="meetup-test-"))
@@ -38,6 +38,9 @@ os.environ.update(
     PUBLIC_BASE_URL="http://meetup.test",
     LOG_FORMAT="console",
     LOG_LEVEL="INFO",
+    # Cheap argon2 parameters: the tests hash hundreds of passwords.
+    PASSWORD_HASH_MEMORY_KIB="1024",
+    PASSWORD_HASH_TIME_COST="1",
 )
 
 import httpx  # noqa: E402
@@ -120,3 +123,20 @@ def clock() -> Iterator[TestClock]:
     controller = TestClock()
     yield controller
     controller.release()
+
+
+@pytest.fixture
+async def app_with_own_redis(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[FastAPI, EmbeddedRedis]]:
+    """An app whose Redis this test may stop without disturbing the others."""
+    redis = EmbeddedRedis(tmp_path_factory.mktemp("redis"), free_port())
+    redis.start()
+    application = create_app(get_settings().model_copy(update={"redis_url": redis.url}))
+    try:
+        async with LifespanManager(application):
+            yield application, redis
+    finally:
+        redis.stop()
+
+

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     rate_limit_login: str = "10/minute"
     rate_limit_auth: str = "30/minute"
 
+    # argon2 cost; lower only in tests. Changing it rehashes passwords at their next login.
+    password_hash_memory_kib: int = Field(default=65536, ge=8)
+    password_hash_time_cost: int = Field(default=3, ge=1)
+
     db_pool_size: int = 10
     db_max_overflow: int = 10
 

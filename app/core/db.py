@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel import SQLModel
 
 from app.core.config import Settings
+from app.core.errors import AppError
 from app.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -111,6 +112,13 @@ async def _transaction(request: Request) -> AsyncIterator[Tx]:
         tx = Tx(session, redis=request.app.state.redis)
         try:
             yield tx
+        except AppError as exc:
+            if not exc.persist:
+                await session.rollback()
+                raise
+            await session.commit()
+            await tx.run_after_commit()
+            raise
         except BaseException:
             await session.rollback()
             raise

@@ -25,6 +25,9 @@ class AppError(Exception):
     status_code: ClassVar[int] = 400
     code: str = "bad_request"
     detail: str = "The request could not be processed."
+    # True when the request's writes must commit although it fails (a counted wrong code, a
+    # refresh-token reuse that ends every session): the transaction commits, then the error renders.
+    persist: bool = False
 
     def __init__(
         self,
@@ -32,12 +35,14 @@ class AppError(Exception):
         *,
         code: str | None = None,
         headers: dict[str, str] | None = None,
+        persist: bool = False,
     ) -> None:
         if detail is not None:
             self.detail = detail
         if code is not None:
             self.code = code
         self.headers = headers or {}
+        self.persist = persist
         super().__init__(self.detail)
 
 
@@ -50,8 +55,12 @@ class NotAuthenticated(AppError):
     code = "not_authenticated"
     detail = "Authentication is required: send a valid bearer token."
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None) -> None:
-        super().__init__(detail, code=code, headers={"WWW-Authenticate": "Bearer"})
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None, persist: bool = False
+    ) -> None:
+        super().__init__(
+            detail, code=code, headers={"WWW-Authenticate": "Bearer"}, persist=persist
+        )
 
 
 class Forbidden(AppError):

@@ -30,13 +30,13 @@ def _environment() -> Environment:
     )
 
 
-def render_email(name: str, **context: Any) -> RenderedEmail:
+def render_email(template: str, /, **context: Any) -> RenderedEmail:
     env = _environment()
-    text = env.get_template(f"{name}.txt").render(**context)
+    text = env.get_template(f"{template}.txt").render(**context)
     first_line, _, body = text.partition("\n")
     if not first_line.startswith("Subject: "):
-        raise ValueError(f"email template {name}.txt must start with 'Subject: '")
-    html = env.get_template(f"{name}.html").render(**context)
+        raise ValueError(f"email template {template}.txt must start with 'Subject: '")
+    html = env.get_template(f"{template}.html").render(**context)
     return RenderedEmail(
         subject=first_line.removeprefix("Subject: ").strip(), text=body.lstrip("\n"), html=html
     )

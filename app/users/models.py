@@ -1,4 +1,4 @@
-"""The user table: accounts, roles and the per-user token cut-off."""
+"""Accounts, roles, the per-user token cut-off, running counters, and who follows whom."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, func, text
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, func, text
 from sqlalchemy import Enum as SAEnum
-from sqlmodel import Field
+from sqlmodel import Field, SQLModel
 
+from app.core import clock
 from app.core.models import TimestampedTable
 
 
@@ -17,6 +18,10 @@ class Role(enum.StrEnum):
     member = "member"
     moderator = "moderator"
     admin = "admin"
+
+
+def _counter() -> int:
+    return Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class User(TimestampedTable, table=True):
@@ -42,9 +47,38 @@ class User(TimestampedTable, table=True):
     is_active: bool = Field(default=True)
     is_confirmed: bool = Field(default=False)
     email_notifications: bool = Field(default=True)
-    # Access and refresh tokens issued before this instant are refused (password change, logout-all).
+    # Tokens issued before this instant are refused (password reset, refresh-token reuse).
     tokens_valid_after: datetime | None = Field(
         default=None,
-        sa_type=DateTime(timezone=True),
-        nullable=True,  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+    )
+    # Running aggregates, updated in the transaction of the change that moves them, so that lists
+    # show them without a count or an average per row.
+    followers_count: int = _counter()
+    following_count: int = _counter()
+    hosted_count: int = _counter()
+    host_rating_sum: int = _counter()
+    host_rating_count: int = _counter()
+    guest_rating_sum: int = _counter()
+    guest_rating_count: int = _counter()
+
+
+class Follow(SQLModel, table=True):
+    """`follower_id` follows `followee_id`."""
+
+    __tablename__ = "follow"
+    __table_args__ = (
+        CheckConstraint("follower_id <> followee_id", name="not_self"),
+        Index("ix_follow_followee", "followee_id", "created_at"),
+    )
+
+    follower_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    followee_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    created_at: datetime = Field(
+        default_factory=clock.now,
+        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
     )

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from app.core.config import get_settings
-from app.core.embedded import EmbeddedRedis, free_port
+from app.core.embedded import EmbeddedRedis
 from app.main import create_app
 
 
@@ -51,21 +49,6 @@ async def test_ready_when_postgres_and_redis_answer(client: httpx.AsyncClient) -
     response = await client.get("/ready")
     assert response.status_code == 200
     assert response.json()["services"] == {"postgres": "ok", "redis": "ok"}
-
-
-@pytest.fixture
-async def app_with_own_redis(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[tuple[FastAPI, EmbeddedRedis]]:
-    """An app whose Redis this test may stop without disturbing the others."""
-    redis = EmbeddedRedis(tmp_path_factory.mktemp("redis"), free_port())
-    redis.start()
-    application = create_app(get_settings().model_copy(update={"redis_url": redis.url}))
-    try:
-        async with LifespanManager(application):
-            yield application, redis
-    finally:
-        redis.stop()
 
 
 async def test_ready_is_503_naming_redis_when_redis_is_down(

@@ -1,0 +1,64 @@
+"""Request and response bodies of the auth routes."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+Password = Annotated[str, Field(min_length=8, max_length=128)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$")]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RegisterRequest(_Body):
+    email: EmailStr
+    password: Password
+    name: Name
+
+
+class ConfirmRequest(_Body):
+    email: EmailStr
+    code: Code
+
+
+class EmailRequest(_Body):
+    email: EmailStr
+
+
+class LoginRequest(_Body):
+    email: EmailStr
+    password: Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class RefreshRequest(_Body):
+    refresh_token: Annotated[str, Field(min_length=1, max_length=2048)]
+
+
+class LogoutRequest(_Body):
+    refresh_token: Annotated[str | None, Field(default=None, max_length=2048)] = None
+
+
+class PasswordChangeRequest(_Body):
+    current_password: Annotated[str, Field(min_length=1, max_length=128)]
+    new_password: Password
+
+
+class PasswordResetRequest(_Body):
+    token: Annotated[str, Field(min_length=1, max_length=256)]
+    new_password: Password
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class Accepted(BaseModel):
+    detail: str

@@ -1,0 +1,140 @@
+"""Profiles, following, and what admins change about accounts."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core import clock, security
+from app.core.db import Tx
+from app.core.errors import BadRequest, NotFound
+from app.core.pagination import PageParams, paginate_rows
+from app.users.models import Follow, Role, User
+from app.users.schemas import AdminUserUpdate, UserUpdate
+
+
+async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
+    return await session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+async def get_active_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise NotFound("No such user.")
+    return user
+
+
+async def update_me(tx: Tx, user: User, data: UserUpdate) -> User:
+    for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+        setattr(user, field, value)
+    user.updated_at = clock.now()
+    await tx.session.flush()
+    return user
+
+
+async def follow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
+    if followee_id == follower.id:
+        raise BadRequest("You cannot follow yourself.", code="cannot_follow_self")
+    await get_active_user(tx.session, followee_id)
+    inserted = await tx.session.scalar(
+        insert(Follow)
+        .values(follower_id=follower.id, followee_id=followee_id, created_at=clock.now())
+        .on_conflict_do_nothing()
+        .returning(Follow.follower_id)
+    )
+    if inserted is not None:  # idempotent: counters move only when the relation is new
+        await _move_follow_counters(tx.session, follower.id, followee_id, +1)
+
+
+async def unfollow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
+    if followee_id == follower.id:
+        raise BadRequest("You cannot follow yourself.", code="cannot_follow_self")
+    if await tx.session.get(User, followee_id) is None:
+        raise NotFound("No such user.")
+    deleted = await tx.session.scalar(
+        delete(Follow)
+        .where(Follow.follower_id == follower.id, Follow.followee_id == followee_id)
+        .returning(Follow.follower_id)
+    )
+    if deleted is not None:
+        await _move_follow_counters(tx.session, follower.id, followee_id, -1)
+
+
+async def _move_follow_counters(
+    session: AsyncSession, follower_id: uuid.UUID, followee_id: uuid.UUID, step: int
+) -> None:
+    # Always follower first, then followee (sorted by id would be overkill: two rows, one order).
+    await session.execute(
+        update(User)
+        .where(User.id == follower_id)
+        .values(following_count=User.following_count + step)
+    )
+    await session.execute(
+        update(User)
+        .where(User.id == followee_id)
+        .values(followers_count=User.followers_count + step)
+    )
+
+
+async def is_following(session: AsyncSession, follower_id: uuid.UUID, followee_id: uuid.UUID) -> bool:
+    return await session.get(Follow, (follower_id, followee_id)) is not None
+
+
+async def list_followers(
+    session: AsyncSession, user_id: uuid.UUID, page: PageParams
+) -> tuple[list[User], int]:
+    await get_active_user(session, user_id)
+    query = (
+        select(User)
+        .join(Follow, Follow.follower_id == User.id)
+        .where(Follow.followee_id == user_id, User.is_active.is_(True))  # type: ignore[attr-defined]
+        .order_by(Follow.created_at.desc(), User.id)  # type: ignore[attr-defined]
+    )
+    rows, total = await paginate_rows(session, query, page)
+    return rows, total  # type: ignore[return-value]
+
+
+async def list_following(
+    session: AsyncSession, user_id: uuid.UUID, page: PageParams
+) -> tuple[list[User], int]:
+    await get_active_user(session, user_id)
+    query = (
+        select(User)
+        .join(Follow, Follow.followee_id == User.id)
+        .where(Follow.follower_id == user_id, User.is_active.is_(True))  # type: ignore[attr-defined]
+        .order_by(Follow.created_at.desc(), User.id)  # type: ignore[attr-defined]
+    )
+    rows, total = await paginate_rows(session, query, page)
+    return rows, total  # type: ignore[return-value]
+
+
+async def admin_update_user(tx: Tx, user_id: uuid.UUID, data: AdminUserUpdate) -> User:
+    user = await tx.session.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("No such user.")
+    if data.role is not None:
+        user.role = data.role
+    if data.is_active is not None:
+        user.is_active = data.is_active
+        # Deactivation ends sessions at once: principal_for() checks is_active on every request.
+    user.updated_at = clock.now()
+    await tx.session.flush()
+    return user
+
+
+async def create_admin(session: AsyncSession, *, email: str, password: str, name: str) -> User:
+    """Create a confirmed admin, or promote (and re-password) the existing account."""
+    user = await find_user_by_email(session, email)
+    password_hash = await security.hash_password(password)
+    if user is None:
+        user = User(email=email.strip(), name=name, password_hash=password_hash)
+        session.add(user)
+    user.role = Role.admin
+    user.is_active = True
+    user.is_confirmed = True
+    user.password_hash = password_hash
+    await session.flush()
+    return user
