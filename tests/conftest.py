@@ -138,5 +138,3 @@ async def app_with_own_redis(
             yield application, redis
     finally:
         redis.stop()
-
-

@@ -19,7 +19,9 @@ class AuthSession(SQLModel, table=True):
 
     __tablename__ = "auth_session"
     __table_args__ = (
-        Index("ix_auth_session_user_active", "user_id", postgresql_where=text("revoked_at IS NULL")),
+        Index(
+            "ix_auth_session_user_active", "user_id", postgresql_where=text("revoked_at IS NULL")
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -28,14 +30,20 @@ class AuthSession(SQLModel, table=True):
     )
     refresh_jti: str = Field(max_length=64)
     created_at: datetime = Field(
-        default_factory=clock.now, sa_type=DateTime(timezone=True), nullable=False  # type: ignore[call-overload]
+        default_factory=clock.now,
+        sa_type=DateTime(timezone=True),
+        nullable=False,  # type: ignore[call-overload]
     )
     refreshed_at: datetime | None = Field(
-        default=None, sa_type=DateTime(timezone=True), nullable=True  # type: ignore[call-overload]
+        default=None,
+        sa_type=DateTime(timezone=True),
+        nullable=True,  # type: ignore[call-overload]
     )
     expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
     revoked_at: datetime | None = Field(
-        default=None, sa_type=DateTime(timezone=True), nullable=True  # type: ignore[call-overload]
+        default=None,
+        sa_type=DateTime(timezone=True),
+        nullable=True,  # type: ignore[call-overload]
     )
 
 
@@ -56,16 +64,22 @@ class OneTimeCode(SQLModel, table=True):
     )
     purpose: CodePurpose = Field(
         sa_column=Column(
-            SAEnum(CodePurpose, name="code_purpose", values_callable=lambda e: [m.value for m in e]),
+            SAEnum(
+                CodePurpose, name="code_purpose", values_callable=lambda e: [m.value for m in e]
+            ),
             nullable=False,
         )
     )
     code_hash: str = Field(max_length=64, unique=True)
     attempts: int = Field(default=0)
     created_at: datetime = Field(
-        default_factory=clock.now, sa_type=DateTime(timezone=True), nullable=False  # type: ignore[call-overload]
+        default_factory=clock.now,
+        sa_type=DateTime(timezone=True),
+        nullable=False,  # type: ignore[call-overload]
     )
     expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
     used_at: datetime | None = Field(
-        default=None, sa_type=DateTime(timezone=True), nullable=True  # type: ignore[call-overload]
+        default=None,
+        sa_type=DateTime(timezone=True),
+        nullable=True,  # type: ignore[call-overload]
     )

@@ -119,9 +119,7 @@ async def me(user: CurrentUser) -> UserPrivate:
     return UserPrivate.of(user)
 
 
-@router.post(
-    "/password/change", status_code=204, responses=errors(BadRequest, NotAuthenticated)
-)
+@router.post("/password/change", status_code=204, responses=errors(BadRequest, NotAuthenticated))
 async def change_password(
     body: PasswordChangeRequest, principal: CurrentPrincipal, tx: Transaction
 ) -> Response:

@@ -150,7 +150,9 @@ async def register(tx: Tx, *, email: str, password: str, name: str, ip: str) -> 
     await _limit_auth_request(tx, ip, "register")
     if await users_service.find_user_by_email(tx.session, email):
         raise Conflict("An account with this email already exists.", code="email_taken")
-    user = User(email=email.strip(), name=name, password_hash=await security.hash_password(password))
+    user = User(
+        email=email.strip(), name=name, password_hash=await security.hash_password(password)
+    )
     tx.session.add(user)
     try:
         await tx.session.flush()

@@ -58,9 +58,7 @@ class NotAuthenticated(AppError):
     def __init__(
         self, detail: str | None = None, *, code: str | None = None, persist: bool = False
     ) -> None:
-        super().__init__(
-            detail, code=code, headers={"WWW-Authenticate": "Bearer"}, persist=persist
-        )
+        super().__init__(detail, code=code, headers={"WWW-Authenticate": "Bearer"}, persist=persist)
 
 
 class Forbidden(AppError):

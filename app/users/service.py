@@ -79,7 +79,9 @@ async def _move_follow_counters(
     )
 
 
-async def is_following(session: AsyncSession, follower_id: uuid.UUID, followee_id: uuid.UUID) -> bool:
+async def is_following(
+    session: AsyncSession, follower_id: uuid.UUID, followee_id: uuid.UUID
+) -> bool:
     return await session.get(Follow, (follower_id, followee_id)) is not None
 
 

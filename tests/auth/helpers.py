@@ -4,9 +4,8 @@ import re
 
 import httpx
 
+from tests.support.factories import DEFAULT_PASSWORD as PASSWORD
 from tests.support.smtp import Mailbox
-
-PASSWORD = "s3cret-password"
 
 
 def code_in(mailbox: Mailbox, email: str) -> str:
@@ -20,7 +19,7 @@ def code_in(mailbox: Mailbox, email: str) -> str:
 def reset_token_in(mailbox: Mailbox, email: str) -> str:
     messages = mailbox.to(email)
     assert messages, f"no email reached {email}"
-    match = re.search(r"^\s{4}(\S{20,})$", Mailbox.text_of(messages[-1]), re.MULTILINE)
+    match = re.search(r"^ {4}(\S{20,})\r?$", Mailbox.text_of(messages[-1]), re.MULTILINE)
     assert match, "no reset token in the email"
     return match.group(1)
 
@@ -31,9 +30,7 @@ async def register(client: httpx.AsyncClient, email: str, name: str = "Ann") -> 
     )
 
 
-async def login(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD
-) -> httpx.Response:
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> httpx.Response:
     return await client.post("/api/v1/auth/login", json={"email": email, "password": password})
 
 

@@ -143,9 +143,7 @@ async def test_resend_is_202_for_anyone_and_only_the_new_code_works(
 
 
 async def test_register_is_rate_limited_per_ip(client: httpx.AsyncClient) -> None:
-    statuses = [
-        (await register(client, f"u{i}@example.com")).status_code for i in range(31)
-    ]
+    statuses = [(await register(client, f"u{i}@example.com")).status_code for i in range(31)]
     assert statuses[:30] == [201] * 30
     limited = await register(client, "late@example.com")
     assert limited.status_code == 429

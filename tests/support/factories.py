@@ -76,6 +76,7 @@ class UserFactory:
         )
         async with self.app.state.db.sessionmaker() as session, session.begin():
             session.add(user)
+            await session.flush()  # no ORM relationship orders the two inserts
             tokens = None
             if signed_in:
                 auth_session = AuthSession(user_id=user.id, refresh_jti="", expires_at=clock.now())
