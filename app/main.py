@@ -9,15 +9,22 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
+from app.admin.pages import router as admin_pages_router
 from app.admin.router import router as admin_router
+from app.announcements.router import router as announcements_router
+from app.announcements.router import short_links_router
 from app.auth.router import router as auth_router
+from app.bookings.router import router as bookings_router
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, get_logger
 from app.core.middleware import RequestContextMiddleware
 from app.core.redis import create_redis
+from app.movies.router import router as movies_router
+from app.notifications.router import router as notifications_router
 from app.ops.router import router as ops_router
+from app.reviews.router import router as reviews_router
 from app.users.router import router as users_router
 
 log = get_logger(__name__)
@@ -74,8 +81,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Added last, so it is the outermost: every response (even a 500 or a CORS refusal) gets the id.
     app.add_middleware(RequestContextMiddleware)
-    app.include_router(ops_router)
-    for router in (auth_router, users_router, admin_router):
+    for root_router in (ops_router, short_links_router, admin_pages_router):
+        app.include_router(root_router)
+    for router in (
+        auth_router,
+        users_router,
+        movies_router,
+        announcements_router,
+        bookings_router,
+        reviews_router,
+        notifications_router,
+        admin_router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     return app
 

@@ -12,11 +12,13 @@ from typing import Any, ClassVar
 from arq import cron
 from arq.connections import RedisSettings
 
+from app.bookings import tasks as booking_tasks
 from app.core.config import get_settings
 from app.core.db import Database
 from app.core.logging import get_logger
 from app.core.redis import redis_settings
 from app.mail import tasks as mail_tasks
+from app.notifications import tasks as notification_tasks
 
 log = get_logger(__name__)
 
@@ -37,10 +39,16 @@ async def shutdown(ctx: dict[str, Any]) -> None:
 async def sweep(ctx: dict[str, Any]) -> None:
     """The safety net: enqueue everything the database says is due and not yet done."""
     await mail_tasks.enqueue_due_emails(ctx)
+    await notification_tasks.sweep(ctx)
+    await booking_tasks.sweep(ctx)
 
 
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [mail_tasks.send_email]
+    functions: ClassVar[list[Any]] = [
+        mail_tasks.send_email,
+        *notification_tasks.FUNCTIONS,
+        *booking_tasks.FUNCTIONS,
+    ]
     cron_jobs: ClassVar[list[Any]] = [cron(sweep, second={0}, run_at_startup=True, unique=True)]
     on_startup = startup
     on_shutdown = shutdown

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime, Index, text
+from sqlalchemy import Column, DateTime, ForeignKey, Index, text
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field
 
@@ -34,6 +34,13 @@ class EmailMessage(TimestampedTable, table=True):
     subject: str = Field(max_length=300)
     text_body: str
     html_body: str
+    # An iCalendar file attached to meetup emails (approval, update, reminders).
+    ics_attachment: str | None = Field(default=None)
+    # The notification this email delivers, if any (ops and analytics count sent/failed by kind).
+    notification_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("notification.id", ondelete="SET NULL"), nullable=True),
+    )
     # Bodies that carry a secret (codes, reset links) are blanked once the email is out.
     sensitive: bool = Field(default=False)
     status: EmailStatus = Field(

@@ -1,0 +1,161 @@
+"""Announcements (meetups), their likes and favorites."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    text,
+)
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
+from sqlmodel import Field, SQLModel
+
+from app.core import clock
+from app.core.models import TimestampedTable
+
+
+class Approval(enum.StrEnum):
+    manual = "manual"
+    auto = "auto"
+
+
+class AnnouncementStatus(enum.StrEnum):
+    open = "open"
+    full = "full"
+    started = "started"
+    finished = "finished"
+    cancelled = "cancelled"
+
+
+class Announcement(TimestampedTable, table=True):
+    __tablename__ = "announcement"
+    __table_args__ = (
+        CheckConstraint("tickets_count BETWEEN 1 AND 1000", name="tickets_count_range"),
+        CheckConstraint(
+            "approved_seats >= 0 AND approved_seats <= tickets_count", name="seat_invariant"
+        ),
+        CheckConstraint("duration_minutes BETWEEN 1 AND 1440", name="duration_range"),
+        # No duplicate: one non-cancelled announcement per author and start time, even under races.
+        Index(
+            "uq_announcement_author_event_time",
+            "author_id",
+            "event_time",
+            unique=True,
+            postgresql_where=text("cancelled_at IS NULL"),
+        ),
+        Index(
+            "ix_announcement_upcoming", "event_time", postgresql_where=text("cancelled_at IS NULL")
+        ),
+        Index("ix_announcement_created", "created_at"),
+        Index("ix_announcement_search", "search_vector", postgresql_using="gin"),
+        Index("ix_announcement_tags", "tags", postgresql_using="gin"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    author_id: uuid.UUID = Field(
+        sa_column=Column(
+            ForeignKey("user_account.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    movie_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("movie.id", ondelete="SET NULL"), nullable=True, index=True),
+    )
+    # The film's title as shown: the catalog movie's title, or the free text the host typed.
+    movie_title: str = Field(default="", max_length=300)
+    title: str = Field(max_length=200)
+    description: str = Field(default="", max_length=5000)
+    event_time: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
+    duration_minutes: int = Field(default=120)
+    # event_time + duration, kept by the service: time-overlap checks and "finished" read it.
+    ends_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
+    location: str = Field(max_length=300)
+    timezone: str = Field(default="UTC", max_length=64)
+    tickets_count: int
+    # Seats of approved bookings. Changed only under the announcement's row lock (bookings service).
+    approved_seats: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    waitlist_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    likes_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    is_free: bool = Field(default=True)
+    price: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2), nullable=True))
+    sub_only: bool = Field(default=False)
+    approval: Approval = Field(
+        default=Approval.manual,
+        sa_column=Column(
+            SAEnum(Approval, name="approval_mode", values_callable=lambda e: [m.value for m in e]),
+            nullable=False,
+        ),
+    )
+    tags: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(String(40)), nullable=False, server_default="{}"),
+    )
+    cancelled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    cancel_reason: str | None = Field(default=None, max_length=1000)
+    short_code: str = Field(max_length=16, unique=True)
+    search_vector: str | None = Field(
+        default=None,
+        sa_column=Column(
+            TSVECTOR,
+            Computed(
+                "to_tsvector('simple', coalesce(title, '') || ' ' || coalesce(description, '') || ' ' || coalesce(movie_title, ''))",
+                persisted=True,
+            ),
+        ),
+        exclude=True,
+    )
+
+    @property
+    def tickets_left(self) -> int:
+        return self.tickets_count - self.approved_seats
+
+    def status_at(self, now: datetime) -> AnnouncementStatus:
+        if self.cancelled_at is not None:
+            return AnnouncementStatus.cancelled
+        if now >= self.ends_at:
+            return AnnouncementStatus.finished
+        if now >= self.event_time:
+            return AnnouncementStatus.started
+        if self.approved_seats >= self.tickets_count:
+            return AnnouncementStatus.full
+        return AnnouncementStatus.open
+
+
+class AnnouncementLike(SQLModel, table=True):
+    __tablename__ = "announcement_like"
+
+    user_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    announcement_id: uuid.UUID = Field(
+        sa_column=Column(
+            ForeignKey("announcement.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+
+
+class AnnouncementFavorite(SQLModel, table=True):
+    __tablename__ = "announcement_favorite"
+
+    user_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    announcement_id: uuid.UUID = Field(
+        sa_column=Column(
+            ForeignKey("announcement.id", ondelete="CASCADE"), primary_key=True, index=True
+        )
+    )
+    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
