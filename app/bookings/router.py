@@ -1,7 +1,157 @@
-"""/api/v1 routes of the bookings domain."""
+"""/api/v1 bookings: request seats, the host's decisions, cancellation, and who sees what."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from app.announcements.models import Announcement
+from app.auth.dependencies import CurrentUser
+from app.bookings import idempotency, queries, service
+from app.bookings.models import BookingStatus
+from app.bookings.schemas import BookingCreate, BookingPublic, RejectRequest
+from app.core.db import Transaction
+from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
+from app.core.pagination import Page, Pagination
+from app.users.models import Role
 
 router = APIRouter(tags=["bookings"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat-safe creation: the same key within 24 h replays the first response.",
+    ),
+]
+
+
+@router.post(
+    "/announcements/{announcement_id}/bookings",
+    status_code=201,
+    response_model=BookingPublic,
+    responses=errors(NotAuthenticated, NotFound, Unprocessable, Forbidden, Conflict),
+)
+async def request_seats(
+    announcement_id: uuid.UUID,
+    body: BookingCreate,
+    user: CurrentUser,
+    tx: Transaction,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
+) -> BookingPublic | JSONResponse:
+    """Request seats on a meetup (auto: approved at once; manual: pending)."""
+
+    async def work() -> BookingPublic:
+        booking = await service.request_seats(
+            tx, guest=user, announcement_id=announcement_id, data=body
+        )
+        return await queries.booking_view(tx.session, booking.id)
+
+    return await idempotency.run_once(
+        request.app.state.db,
+        user_id=user.id,
+        route="POST /announcements/{id}/bookings",
+        key=idempotency_key,
+        payload={"announcement_id": announcement_id, "body": body.model_dump()},
+        status_code=201,
+        work=work,
+        commit=tx.session.commit,
+    )
+
+
+@router.get(
+    "/announcements/{announcement_id}/bookings",
+    response_model=Page[BookingPublic],
+    responses=errors(NotAuthenticated, NotFound, Forbidden),
+)
+async def announcement_bookings(
+    announcement_id: uuid.UUID,
+    user: CurrentUser,
+    tx: Transaction,
+    page: Pagination,
+    status: BookingStatus | None = None,
+) -> Page[BookingPublic]:
+    """Every booking of a meetup, any status (its host or an admin)."""
+    announcement = await tx.session.get(Announcement, announcement_id)
+    if announcement is None:
+        raise NotFound("No such announcement.")
+    if announcement.author_id != user.id and user.role != Role.admin:
+        raise Forbidden("Only the host sees the bookings of a meetup.")
+    items, total = await queries.list_bookings(
+        tx.session, page=page, announcement_id=announcement_id, status=status
+    )
+    return Page(items=items, total=total, **page.model_dump())
+
+
+@router.get("/bookings", response_model=Page[BookingPublic], responses=errors(NotAuthenticated))
+async def my_bookings(
+    user: CurrentUser,
+    tx: Transaction,
+    page: Pagination,
+    role: Annotated[Literal["guest", "host"], Query()] = "guest",
+    status: BookingStatus | None = None,
+    announcement_id: uuid.UUID | None = None,
+) -> Page[BookingPublic]:
+    """The caller's bookings: as guest (default), or on the meetups the caller hosts."""
+    items, total = await queries.list_bookings(
+        tx.session,
+        page=page,
+        guest_id=user.id if role == "guest" else None,
+        host_id=user.id if role == "host" else None,
+        announcement_id=announcement_id,
+        status=status,
+    )
+    return Page(items=items, total=total, **page.model_dump())
+
+
+@router.get(
+    "/bookings/{booking_id}",
+    response_model=BookingPublic,
+    responses=errors(NotAuthenticated, NotFound),
+)
+async def get_booking(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
+    """One booking (its guest, its host or an admin; anyone else gets 404)."""
+    booking = await service.get_visible_booking(tx.session, booking_id, user)
+    return await queries.booking_view(tx.session, booking.id)
+
+
+@router.post(
+    "/bookings/{booking_id}/approve",
+    response_model=BookingPublic,
+    responses=errors(NotAuthenticated, NotFound, Forbidden, Conflict),
+)
+async def approve(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
+    """Approve a pending or waitlisted booking (the host)."""
+    booking = await service.approve_booking(tx, booking_id=booking_id, user=user)
+    return await queries.booking_view(tx.session, booking.id)
+
+
+@router.post(
+    "/bookings/{booking_id}/reject",
+    response_model=BookingPublic,
+    responses=errors(NotAuthenticated, NotFound, Forbidden, Conflict),
+)
+async def reject(
+    booking_id: uuid.UUID, user: CurrentUser, tx: Transaction, body: RejectRequest | None = None
+) -> BookingPublic:
+    """Reject a pending or waitlisted booking (the host)."""
+    booking = await service.reject_booking(
+        tx, booking_id=booking_id, user=user, reason=body.reason if body else None
+    )
+    return await queries.booking_view(tx.session, booking.id)
+
+
+@router.post(
+    "/bookings/{booking_id}/cancel",
+    response_model=BookingPublic,
+    responses=errors(NotAuthenticated, NotFound, Conflict),
+)
+async def cancel(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
+    """Cancel a booking (its guest or its host); freed seats go to the waitlist."""
+    booking = await service.cancel_booking(tx, booking_id=booking_id, user=user)
+    return await queries.booking_view(tx.session, booking.id)

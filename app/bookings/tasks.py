@@ -1,11 +1,78 @@
-"""arq jobs of the bookings domain (idempotent; they take ids and open their own session)."""
+"""arq jobs of the bookings domain: pending and waitlisted bookings expire when the meetup starts."""
 
 from __future__ import annotations
 
 from typing import Any
 
-FUNCTIONS: list[Any] = []
+from sqlalchemy import select
+
+from app.announcements.models import Announcement
+from app.bookings.models import Booking, BookingStatus
+from app.bookings.transitions import move
+from app.core import clock, outbox
+from app.core.db import Database, Tx
+from app.core.logging import get_logger
+from app.notifications.models import EventKind
+
+log = get_logger(__name__)
+BATCH = 500
+
+
+async def expire_started_bookings(ctx: dict[str, Any]) -> int:
+    """Expire pending/waitlisted bookings of meetups that have started. Idempotent.
+
+    One short transaction per meetup, taking the locks in the same order as the request paths
+    (announcement row, then its bookings), so it can never deadlock with them.
+    """
+    db: Database = ctx["db"]
+    waiting = (Booking.status.in_((BookingStatus.pending, BookingStatus.waitlisted)),)  # type: ignore[attr-defined]
+    async with db.sessionmaker() as session:
+        announcement_ids = (
+            await session.scalars(
+                select(Booking.announcement_id)
+                .where(*waiting, Booking.event_time <= clock.now())
+                .distinct()
+                .limit(BATCH)
+            )
+        ).all()
+    expired = 0
+    for announcement_id in announcement_ids:
+        async with db.sessionmaker() as session, session.begin():
+            tx = Tx(session, redis=ctx.get("redis"))
+            announcement = await session.get(Announcement, announcement_id, with_for_update=True)
+            bookings = (
+                await session.scalars(
+                    select(Booking)
+                    .where(
+                        *waiting,
+                        Booking.announcement_id == announcement_id,
+                        Booking.event_time <= clock.now(),
+                    )
+                    .with_for_update()
+                )
+            ).all()
+            for booking in bookings:
+                if booking.status == BookingStatus.waitlisted and announcement is not None:
+                    announcement.waitlist_count -= 1
+                move(booking, BookingStatus.expired)
+                await outbox.record(
+                    tx,
+                    EventKind.booking_expired,
+                    announcement_id=announcement_id,
+                    booking_id=booking.id,
+                )
+            expired += len(bookings)
+        await tx.run_after_commit()
+    if expired:
+        log.info("bookings_expired", count=expired)
+    return expired
+
+
+FUNCTIONS: list[Any] = [expire_started_bookings]
 
 
 async def sweep(ctx: dict[str, Any]) -> None:
-    """Called by the worker's minute sweep: enqueue whatever the database says is due."""
+    """Every minute: expire what has started (the job is cheap when there is nothing to do)."""
+    await ctx["redis"].enqueue_job(
+        "expire_started_bookings", _job_id=f"expire-bookings:{int(clock.now().timestamp()) // 60}"
+    )

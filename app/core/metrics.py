@@ -19,3 +19,10 @@ HTTP_LATENCY = Histogram(
 
 def render() -> tuple[bytes, str]:
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+BOOKINGS = Counter(
+    "meetup_booking_requests_total",
+    "Booking requests by outcome (approved, pending, waitlisted, no_seats)",
+    ["outcome"],
+)

@@ -1,0 +1,59 @@
+"""Request and response bodies of the bookings routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.bookings.models import BookingStatus
+from app.users.schemas import Rating
+
+
+class BookingCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seats: Annotated[int, Field(ge=1, le=10)] = 1
+    message: Annotated[str | None, Field(max_length=1000)] = None
+    join_waitlist: bool = False
+
+
+class RejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str | None, Field(max_length=1000)] = None
+
+
+class BookingAnnouncement(BaseModel):
+    id: uuid.UUID
+    title: str
+    movie_title: str
+    event_time: datetime
+    location: str
+
+
+class BookingGuest(BaseModel):
+    id: uuid.UUID
+    name: str
+    guest_rating: Rating
+
+
+class BookingHost(BaseModel):
+    id: uuid.UUID
+    name: str
+    host_rating: Rating
+
+
+class BookingPublic(BaseModel):
+    id: uuid.UUID
+    announcement: BookingAnnouncement
+    guest: BookingGuest
+    host: BookingHost
+    seats: int
+    status: BookingStatus
+    message: str | None
+    reason: str | None = Field(description="Why it was rejected, if the host said")
+    created: datetime
+    modified: datetime
