@@ -38,6 +38,10 @@ os.environ.update(
     PUBLIC_BASE_URL="http://meetup.test",
     LOG_FORMAT="console",
     LOG_LEVEL="INFO",
+    # Long-lived tokens, so tests that move the clock by hours or weeks keep their sessions
+    # (the expiry tests read these settings).
+    ACCESS_TOKEN_MINUTES=str(60 * 24 * 60),
+    REFRESH_TOKEN_DAYS="365",
     # Cheap argon2 parameters: the tests hash hundreds of passwords.
     PASSWORD_HASH_MEMORY_KIB="1024",
     PASSWORD_HASH_TIME_COST="1",
@@ -57,7 +61,7 @@ from app.models import metadata  # noqa: E402
 from tests.support.clock import TestClock  # noqa: E402
 from tests.support.smtp import Mailbox, SMTPSink  # noqa: E402
 
-pytest_plugins = ["tests.support.factories"]
+pytest_plugins = ["tests.support.factories", "tests.support.live"]
 
 configure_logging("INFO", "console")
 

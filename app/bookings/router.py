@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from app.announcements.models import Announcement
@@ -19,6 +19,16 @@ from app.core.pagination import Page, Pagination
 from app.users.models import Role
 
 router = APIRouter(tags=["bookings"])
+
+async def _existing_announcement(announcement_id: uuid.UUID, tx: Transaction) -> Announcement:
+    """404 before the body is validated: the contract orders 401, 404, 422, 403, 409."""
+    announcement = await tx.session.get(Announcement, announcement_id)
+    if announcement is None:
+        raise NotFound("No such announcement.")
+    return announcement
+
+
+ExistingAnnouncement = Annotated[Announcement, Depends(_existing_announcement)]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -38,8 +48,9 @@ IdempotencyKey = Annotated[
 )
 async def request_seats(
     announcement_id: uuid.UUID,
-    body: BookingCreate,
     user: CurrentUser,
+    announcement: ExistingAnnouncement,
+    body: BookingCreate,
     tx: Transaction,
     request: Request,
     idempotency_key: IdempotencyKey = None,
@@ -72,14 +83,12 @@ async def request_seats(
 async def announcement_bookings(
     announcement_id: uuid.UUID,
     user: CurrentUser,
+    announcement: ExistingAnnouncement,
     tx: Transaction,
     page: Pagination,
     status: BookingStatus | None = None,
 ) -> Page[BookingPublic]:
     """Every booking of a meetup, any status (its host or an admin)."""
-    announcement = await tx.session.get(Announcement, announcement_id)
-    if announcement is None:
-        raise NotFound("No such announcement.")
     if announcement.author_id != user.id and user.role != Role.admin:
         raise Forbidden("Only the host sees the bookings of a meetup.")
     items, total = await queries.list_bookings(

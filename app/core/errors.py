@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -152,7 +153,28 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL is restarting or the pool is exhausted: fail fast, the client may retry.
+    from app.core.logging import get_logger
+
+    get_logger(__name__).warning("database_unavailable", error=repr(exc)[:500])
+    return error_response(
+        503,
+        "The database is unavailable right now. Try again shortly.",
+        "service_unavailable",
+        {"Retry-After": "2"},
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    for unavailable in (
+        sqlalchemy.exc.TimeoutError,  # no pooled connection within pool_timeout
+        sqlalchemy.exc.InterfaceError,
+        sqlalchemy.exc.OperationalError,
+        ConnectionError,
+        OSError,
+    ):
+        app.add_exception_handler(unavailable, _database_unavailable)
