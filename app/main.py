@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+import app.models  # every table registered before the first query
 from app import __version__
 from app.admin.pages import router as admin_pages_router
 from app.admin.router import router as admin_router

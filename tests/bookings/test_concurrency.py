@@ -1,0 +1,77 @@
+"""The seat invariant under real parallel requests (a uvicorn with 2 worker processes)."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import httpx
+
+from app.core.db import Database
+from tests.bookings.conftest import MakeAnnouncement
+from tests.bookings.helpers import seat_state, waitlist_counter_matches
+from tests.support.factories import UserFactory
+
+
+async def test_120_simultaneous_requests_never_overbook_an_auto_meetup(
+    live_server: str, users: UserFactory, make_announcement: MakeAnnouncement, db: Database
+) -> None:
+    host = await users.create()
+    guests = [await users.create() for _ in range(120)]
+    meetup = await make_announcement(host, approval="auto", tickets_count=7)
+    limits = httpx.Limits(max_connections=120)
+    async with httpx.AsyncClient(base_url=live_server, limits=limits, timeout=60) as http:
+        responses = await asyncio.gather(
+            *(
+                http.post(
+                    f"/api/v1/announcements/{meetup.id}/bookings",
+                    headers=guest.headers,
+                    json={"seats": random.choice([1, 1, 2]), "join_waitlist": i % 3 == 0},
+                )
+                for i, guest in enumerate(guests)
+            )
+        )
+    outcomes = [(r.status_code, r.json().get("status") or r.json().get("code")) for r in responses]
+    assert all(
+        o in {(201, "approved"), (201, "waitlisted"), (409, "no_seats")} for o in outcomes
+    ), sorted(set(outcomes))
+    tickets, counter, recomputed = await seat_state(db, meetup.id)
+    assert counter == recomputed <= tickets
+    assert counter >= tickets - 1  # seats were only left when the remaining requests wanted 2
+    assert await waitlist_counter_matches(db, meetup.id)
+
+
+async def test_racing_approvals_and_cancellations_in_manual_mode_keep_the_invariant(
+    live_server: str, users: UserFactory, make_announcement: MakeAnnouncement, db: Database
+) -> None:
+    host = await users.create()
+    guests = [await users.create() for _ in range(40)]
+    meetup = await make_announcement(host, approval="manual", tickets_count=5)
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as http:
+        created = await asyncio.gather(
+            *(
+                http.post(
+                    f"/api/v1/announcements/{meetup.id}/bookings",
+                    headers=guest.headers,
+                    json={"seats": 1 + i % 2, "join_waitlist": True},
+                )
+                for i, guest in enumerate(guests)
+            )
+        )
+        bookings = [(r.json()["id"], guest) for r, guest in zip(created, guests, strict=True)]
+        actions = []
+        for booking_id, guest in bookings:
+            actions.append(
+                http.post(f"/api/v1/bookings/{booking_id}/approve", headers=host.headers)
+            )
+            if random.random() < 0.4:
+                actions.append(
+                    http.post(f"/api/v1/bookings/{booking_id}/cancel", headers=guest.headers)
+                )
+        random.shuffle(actions)
+        responses = await asyncio.gather(*actions)
+    codes = {(r.status_code, r.json().get("code")) for r in responses}
+    assert codes <= {(200, None), (409, "no_seats"), (409, "invalid_transition")}, codes
+    tickets, counter, recomputed = await seat_state(db, meetup.id)
+    assert counter == recomputed <= tickets
+    assert await waitlist_counter_matches(db, meetup.id)
