@@ -20,6 +20,7 @@ from app.users.models import Role
 
 router = APIRouter(tags=["bookings"])
 
+
 async def _existing_announcement(announcement_id: uuid.UUID, tx: Transaction) -> Announcement:
     """404 before the body is validated: the contract orders 401, 404, 422, 403, 409."""
     announcement = await tx.session.get(Announcement, announcement_id)

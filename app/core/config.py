@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=65536, ge=8)
     password_hash_time_cost: int = Field(default=3, ge=1)
 
+    # How a booking takes seats; see app/bookings/service.py::_take_seats and bench/README.md.
+    booking_strategy: Literal["lock", "conditional"] = "lock"
+
     db_pool_size: int = 10
     db_max_overflow: int = 10
 

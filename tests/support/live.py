@@ -14,14 +14,20 @@ import pytest
 from app.core.embedded import free_port
 
 
-@pytest.fixture(scope="session")
-def live_server(services: object) -> Iterator[str]:
-    """Base URL of `uvicorn app.main:build` with 2 worker processes on the test database."""
+@pytest.fixture(scope="session", params=["lock", "conditional"])
+def live_server(services: object, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Base URL of `uvicorn app.main:build` with 2 worker processes on the test database, once
+    per booking strategy (both must keep the seat invariant)."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:build", "--factory", "--host", "127.0.0.1",
          "--port", str(port), "--workers", "2", "--log-level", "warning", "--no-access-log"],
-        env={**os.environ, "DB_POOL_SIZE": "20", "DB_MAX_OVERFLOW": "10"},
+        env={
+            **os.environ,
+            "DB_POOL_SIZE": "20",
+            "DB_MAX_OVERFLOW": "10",
+            "BOOKING_STRATEGY": request.param,
+        },
     )
     url = f"http://127.0.0.1:{port}"
     try:
