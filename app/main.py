@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import app.models  # every table registered before the first query
 from app import __version__
+from app.admin.analytics_router import router as admin_analytics_router
 from app.admin.pages import router as admin_pages_router
 from app.admin.router import router as admin_router
 from app.announcements.router import router as announcements_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reviews_router,
         notifications_router,
         admin_router,
+        admin_analytics_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     return app
