@@ -20,8 +20,22 @@ def live_server(services: object, request: pytest.FixtureRequest) -> Iterator[st
     per booking strategy (both must keep the seat invariant)."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "app.main:build", "--factory", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "2", "--log-level", "warning", "--no-access-log"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:build",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
         env={
             **os.environ,
             "DB_POOL_SIZE": "20",
