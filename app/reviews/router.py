@@ -1,7 +1,168 @@
-"""/api/v1 routes of the reviews domain."""
+"""/api/v1 reviews: the host and the approved guests of a finished meetup rate each other;
+moderators hide and unhide; authors delete their own.
+
+Documented choices where the contract is silent:
+- The review window is [ends_at, ends_at + 30 days], both ends included. A cancelled meetup never
+  finished, so it is always `409 review_window_closed` (after the 403 `not_a_participant` check:
+  its guests' bookings are cancelled with it).
+- `hidden` is always in the body. Hidden reviews are listed only to moderators and admins, so
+  everyone else only ever sees `hidden: false`.
+- `GET /users/{id}/reviews` without `as` lists the reviews received in both roles.
+- Only its author deletes a review (another user, moderators included, gets 403 `forbidden`:
+  moderators hide instead). Errors follow the contract's order 401, 404, 422, 403, 409, so an
+  unknown review is 404 even for a member without the moderator role.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.announcements.models import Announcement
+from app.auth.dependencies import CurrentUser, OptionalUser
+from app.bookings import idempotency
+from app.core.db import Transaction
+from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
+from app.core.pagination import Page, Pagination
+from app.reviews import service
+from app.reviews.models import TargetRole
+from app.reviews.schemas import ReviewCreate, ReviewPublic
 
 router = APIRouter(tags=["reviews"])
+
+
+def _described(
+    responses: dict[int | str, dict[str, Any]], **by_status: str
+) -> dict[int | str, dict[str, Any]]:
+    """`responses` with the given descriptions (keys like `s403`), so the OpenAPI says which codes."""
+    for key, description in by_status.items():
+        responses[int(key[1:])]["description"] = description
+    return responses
+
+
+CREATE_ERRORS = _described(
+    errors(NotAuthenticated, NotFound, Unprocessable, Forbidden, Conflict),
+    s404="not_found: no such announcement",
+    s422="validation_error (score 1..5, comment up to 2000 characters); idempotency_key_reused",
+    s403="not_a_participant: only the host and its approved guests review each other",
+    s409=(
+        "review_window_closed: before the meetup ended, more than 30 days after its end, or the"
+        " meetup was cancelled (it never took place); already_reviewed; idempotency_in_progress"
+    ),
+)
+
+
+async def _announcement(announcement_id: uuid.UUID, tx: Transaction) -> Announcement:
+    # A dependency, so an unknown announcement (404) wins over an invalid body (422).
+    return await service.get_announcement(tx.session, announcement_id)
+
+
+@router.post(
+    "/announcements/{announcement_id}/reviews",
+    status_code=201,
+    response_model=ReviewPublic,
+    responses=CREATE_ERRORS,
+)
+async def create_review(
+    user: CurrentUser,
+    announcement: Annotated[Announcement, Depends(_announcement)],
+    body: ReviewCreate,
+    tx: Transaction,
+    request: Request,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Repeat-safe creation: the same key within 24 h replays the first response.",
+        ),
+    ] = None,
+) -> ReviewPublic | JSONResponse:
+    """Rate the host or an approved guest of a meetup that ended in the last 30 days."""
+
+    async def work() -> ReviewPublic:
+        return await service.create_review(tx, author=user, announcement=announcement, data=body)
+
+    return await idempotency.run_once(
+        request.app.state.db,
+        user_id=user.id,
+        route="POST /announcements/{id}/reviews",
+        key=idempotency_key,
+        payload={"announcement_id": announcement.id, "body": body.model_dump()},
+        status_code=201,
+        work=work,
+        commit=tx.session.commit,
+    )  # type: ignore[return-value]
+
+
+@router.get(
+    "/announcements/{announcement_id}/reviews",
+    response_model=Page[ReviewPublic],
+    responses=errors(NotAuthenticated, NotFound),
+)
+async def announcement_reviews(
+    announcement_id: uuid.UUID, viewer: OptionalUser, tx: Transaction, page: Pagination
+) -> Page[ReviewPublic]:
+    """Reviews of a meetup, newest first (hidden ones only for moderators and admins)."""
+    items, total = await service.list_for_announcement(tx.session, announcement_id, viewer, page)
+    return Page(items=items, total=total, **page.model_dump())
+
+
+@router.get(
+    "/users/{user_id}/reviews",
+    response_model=Page[ReviewPublic],
+    responses=errors(NotAuthenticated, NotFound),
+)
+async def user_reviews(
+    user_id: uuid.UUID,
+    viewer: OptionalUser,
+    tx: Transaction,
+    page: Pagination,
+    role: Annotated[
+        TargetRole | None,
+        Query(alias="as", description="Received as `host` or as `guest`; both when omitted"),
+    ] = None,
+) -> Page[ReviewPublic]:
+    """Reviews a user received, newest first (hidden ones only for moderators and admins)."""
+    items, total = await service.list_for_user(tx.session, user_id, role, viewer, page)
+    return Page(items=items, total=total, **page.model_dump())
+
+
+@router.post(
+    "/reviews/{review_id}/hide",
+    response_model=ReviewPublic,
+    responses=_described(
+        errors(NotAuthenticated, NotFound, Forbidden), s403="forbidden: not a moderator or admin"
+    ),
+)
+async def hide_review(review_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> ReviewPublic:
+    """Hide a review from lists and ratings (moderators, admins; idempotent)."""
+    return await service.set_hidden(tx, user=user, review_id=review_id, hidden=True)
+
+
+@router.post(
+    "/reviews/{review_id}/unhide",
+    response_model=ReviewPublic,
+    responses=_described(
+        errors(NotAuthenticated, NotFound, Forbidden), s403="forbidden: not a moderator or admin"
+    ),
+)
+async def unhide_review(review_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> ReviewPublic:
+    """Show a hidden review again and count it (moderators, admins; idempotent)."""
+    return await service.set_hidden(tx, user=user, review_id=review_id, hidden=False)
+
+
+@router.delete(
+    "/reviews/{review_id}",
+    status_code=204,
+    responses=_described(
+        errors(NotAuthenticated, NotFound, Forbidden), s403="forbidden: not the review's author"
+    ),
+)
+async def delete_review(review_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> Response:
+    """Delete one's own review."""
+    await service.delete_review(tx, user=user, review_id=review_id)
+    return Response(status_code=204)

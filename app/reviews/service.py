@@ -1,0 +1,265 @@
+"""Reviews between a meetup's host and its approved guests, their moderation, and the running
+rating aggregates on `user_account`.
+
+The aggregates (host_rating_sum/count, guest_rating_sum/count) count visible reviews only. Every
+change that moves them (create, hide, unhide, delete) does so with one atomic
+`UPDATE user_account SET x = x + :step` in its own transaction, under the review's row lock where
+the review already exists, so concurrent toggles cannot count a review twice.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import Select, exists, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.announcements.models import Announcement
+from app.bookings.models import Booking, BookingStatus
+from app.core import clock
+from app.core.db import Tx
+from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.logging import get_logger
+from app.core.pagination import PageParams, paginate_rows
+from app.reviews.models import Review, TargetRole
+from app.reviews.schemas import ReviewCreate, ReviewPublic, ReviewUser
+from app.users import service as users_service
+from app.users.models import Role, User
+
+log = get_logger(__name__)
+
+REVIEW_WINDOW = timedelta(days=30)
+"""Reviews may be written from the end of the meetup (ends_at) until 30 days after it, inclusive."""
+
+MODERATOR_ROLES = (Role.moderator, Role.admin)
+
+Author = aliased(User, name="author")
+Target = aliased(User, name="target")
+
+
+def can_moderate(user: User | None) -> bool:
+    return user is not None and user.role in MODERATOR_ROLES
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _base() -> Select[Any]:
+    return (
+        select(Review, Author, Target)
+        .join(Author, Author.id == Review.author_id)
+        .join(Target, Target.id == Review.target_id)
+    )
+
+
+def _view(review: Review, author: User, target: User) -> ReviewPublic:
+    return ReviewPublic(
+        id=review.id,
+        announcement_id=review.announcement_id,
+        author=ReviewUser(id=author.id, name=author.name),
+        target=ReviewUser(id=target.id, name=target.name),
+        target_role=review.target_role,
+        score=review.score,
+        comment=review.comment,
+        created=review.created_at,
+        hidden=review.hidden,
+    )
+
+
+async def review_view(session: AsyncSession, review_id: uuid.UUID) -> ReviewPublic:
+    row = (await session.execute(_base().where(Review.id == review_id))).one()
+    return _view(*row)
+
+
+async def _page(
+    session: AsyncSession, query: Select[Any], viewer: User | None, page: PageParams
+) -> tuple[list[ReviewPublic], int]:
+    if not can_moderate(viewer):
+        query = query.where(Review.hidden.is_(False))  # type: ignore[attr-defined]
+    query = query.order_by(Review.created_at.desc(), Review.id.desc())  # type: ignore[attr-defined]
+    rows, total = await paginate_rows(session, query, page)
+    return [_view(*row) for row in rows], total  # type: ignore[misc]
+
+
+async def get_announcement(session: AsyncSession, announcement_id: uuid.UUID) -> Announcement:
+    announcement = await session.get(Announcement, announcement_id)
+    if announcement is None:
+        raise NotFound("No such announcement.")
+    return announcement
+
+
+async def list_for_announcement(
+    session: AsyncSession, announcement_id: uuid.UUID, viewer: User | None, page: PageParams
+) -> tuple[list[ReviewPublic], int]:
+    """Reviews of one meetup, newest first; hidden ones only for moderators and admins."""
+    await get_announcement(session, announcement_id)
+    return await _page(
+        session, _base().where(Review.announcement_id == announcement_id), viewer, page
+    )
+
+
+async def list_for_user(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    role: TargetRole | None,
+    viewer: User | None,
+    page: PageParams,
+) -> tuple[list[ReviewPublic], int]:
+    """Reviews a user received, as host, as guest, or (role None) both; newest first."""
+    await users_service.get_active_user(session, user_id)
+    query = _base().where(Review.target_id == user_id)
+    if role is not None:
+        query = query.where(Review.target_role == role)
+    return await _page(session, query, viewer, page)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+async def _is_approved_guest(
+    session: AsyncSession, announcement_id: uuid.UUID, user_id: uuid.UUID
+) -> bool:
+    found = await session.scalar(
+        select(
+            exists().where(
+                Booking.announcement_id == announcement_id,
+                Booking.guest_id == user_id,
+                Booking.status == BookingStatus.approved,
+            )
+        )
+    )
+    return bool(found)
+
+
+async def _target_role(
+    session: AsyncSession, announcement: Announcement, author_id: uuid.UUID, target_id: uuid.UUID
+) -> TargetRole:
+    """The role the target had at the meetup, if `author` may review them; else 403."""
+    host_id = announcement.author_id
+    if author_id == host_id:
+        if target_id != host_id and await _is_approved_guest(session, announcement.id, target_id):
+            return TargetRole.guest
+    elif target_id == host_id and await _is_approved_guest(session, announcement.id, author_id):
+        return TargetRole.host
+    raise Forbidden(
+        "Only the host and the approved guests of a meetup review each other.",
+        code="not_a_participant",
+    )
+
+
+def _check_window(announcement: Announcement) -> None:
+    now = clock.now()
+    if announcement.cancelled_at is not None:
+        # A cancelled meetup never took place, so it never opens for reviews.
+        raise Conflict(
+            "This meetup was cancelled: it cannot be reviewed.", code="review_window_closed"
+        )
+    if now < announcement.ends_at:
+        raise Conflict("Reviews open when the meetup has ended.", code="review_window_closed")
+    if now > announcement.ends_at + REVIEW_WINDOW:
+        raise Conflict(
+            "Reviews close 30 days after the meetup has ended.", code="review_window_closed"
+        )
+
+
+async def _move_rating(
+    session: AsyncSession, target_id: uuid.UUID, role: TargetRole, score: int, step: int
+) -> None:
+    """Add (step=+1) or remove (step=-1) one visible review of `score` to the target's aggregate."""
+    if role is TargetRole.host:
+        values = {
+            "host_rating_sum": User.host_rating_sum + step * score,
+            "host_rating_count": User.host_rating_count + step,
+        }
+    else:
+        values = {
+            "guest_rating_sum": User.guest_rating_sum + step * score,
+            "guest_rating_count": User.guest_rating_count + step,
+        }
+    await session.execute(update(User).where(User.id == target_id).values(**values))
+
+
+async def create_review(
+    tx: Tx, *, author: User, announcement: Announcement, data: ReviewCreate
+) -> ReviewPublic:
+    session = tx.session
+    role = await _target_role(session, announcement, author.id, data.target_user_id)
+    _check_window(announcement)
+    now = clock.now()
+    # The unique constraint decides between two identical concurrent requests: the second insert
+    # waits for the first transaction and then conflicts, instead of counting twice.
+    review_id = await session.scalar(
+        insert(Review)
+        .values(
+            id=uuid.uuid4(),
+            announcement_id=announcement.id,
+            author_id=author.id,
+            target_id=data.target_user_id,
+            target_role=role,
+            score=data.score,
+            comment=data.comment,
+            hidden=False,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(constraint="uq_review_once")
+        .returning(Review.id)
+    )
+    if review_id is None:
+        raise Conflict(
+            "You have already reviewed this person for this meetup.", code="already_reviewed"
+        )
+    await _move_rating(session, data.target_user_id, role, data.score, +1)
+    log.info(
+        "review_created",
+        review_id=str(review_id),
+        announcement_id=str(announcement.id),
+        target_role=role.value,
+    )
+    return await review_view(session, review_id)
+
+
+async def _locked_review(session: AsyncSession, review_id: uuid.UUID) -> Review:
+    review = await session.scalar(
+        select(Review)
+        .where(Review.id == review_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if review is None:
+        raise NotFound("No such review.")
+    return review
+
+
+async def set_hidden(tx: Tx, *, user: User, review_id: uuid.UUID, hidden: bool) -> ReviewPublic:
+    """Hide or unhide a review (moderators, admins). Idempotent: a repeat changes nothing."""
+    session = tx.session
+    review = await _locked_review(session, review_id)
+    if not can_moderate(user):
+        raise Forbidden("Only moderators and admins hide or unhide reviews.")
+    if review.hidden != hidden:
+        review.hidden = hidden
+        review.updated_at = clock.now()
+        await session.flush()
+        await _move_rating(
+            session, review.target_id, review.target_role, review.score, -1 if hidden else +1
+        )
+        log.info("review_hidden" if hidden else "review_unhidden", review_id=str(review.id))
+    return await review_view(session, review.id)
+
+
+async def delete_review(tx: Tx, *, user: User, review_id: uuid.UUID) -> None:
+    """Its author deletes a review; a visible one leaves the target's aggregate."""
+    session = tx.session
+    review = await _locked_review(session, review_id)
+    if review.author_id != user.id:
+        raise Forbidden("Only its author may delete a review.")
+    await session.delete(review)
+    await session.flush()
+    if not review.hidden:
+        await _move_rating(session, review.target_id, review.target_role, review.score, -1)
+    log.info("review_deleted", review_id=str(review.id))
