@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 
 import app.models  # every table registered before the first query
 from app import __version__
@@ -17,12 +18,14 @@ from app.announcements.router import router as announcements_router
 from app.announcements.router import short_links_router
 from app.auth.router import router as auth_router
 from app.bookings.router import router as bookings_router
+from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Settings, get_settings
 from app.core.db import Database
 from app.core.errors import install_error_handlers
 from app.core.logging import configure_logging, get_logger
 from app.core.middleware import RequestContextMiddleware
 from app.core.redis import create_redis
+from app.core.security_headers import SecurityHeadersMiddleware
 from app.movies.router import router as movies_router
 from app.notifications.router import router as notifications_router
 from app.ops.router import router as ops_router
@@ -72,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    # Inside CORS, so that a 413 carries the CORS headers a browser needs to read it.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -81,9 +86,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
+    # Outside CORS, so that preflight answers carry them too.
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url),
+    )
     # Added last, so it is the outermost: every response (even a 500 or a CORS refusal) gets the id.
     app.add_middleware(RequestContextMiddleware)
     for root_router in (ops_router, short_links_router, admin_pages_router):
+        _summaries_from_docstrings(root_router)
         app.include_router(root_router)
     for router in (
         auth_router,
@@ -96,8 +107,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         admin_router,
         admin_analytics_router,
     ):
+        _summaries_from_docstrings(router)
         app.include_router(router, prefix=API_PREFIX)
     return app
+
+
+def _summaries_from_docstrings(router: APIRouter) -> None:
+    """Each route's one-line docstring is its OpenAPI summary (FastAPI would use the name)."""
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.summary is None and route.description:
+            route.summary = route.description.strip().splitlines()[0]
 
 
 def build() -> FastAPI:

@@ -2,8 +2,9 @@
 
 from app.announcements.models import Announcement, AnnouncementFavorite, AnnouncementLike
 from app.auth.models import AuthSession, OneTimeCode
-from app.bookings.models import Booking, IdempotencyRecord
+from app.bookings.models import Booking
 from app.core.db import metadata
+from app.core.idempotency import IdempotencyRecord
 from app.mail.models import EmailMessage
 from app.movies.models import Movie
 from app.notifications.models import DomainEvent, Notification

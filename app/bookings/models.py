@@ -1,18 +1,15 @@
-"""Bookings (seat requests) and the idempotency records of their creation."""
+"""Bookings (seat requests)."""
 
 from __future__ import annotations
 
 import enum
 import uuid
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, String, text
+from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, text
 from sqlalchemy import Enum as SAEnum
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field
 
-from app.core import clock
 from app.core.models import TimestampedTable
 
 
@@ -69,24 +66,3 @@ class Booking(TimestampedTable, table=True):
     # When it last became approved: reminders go only to those approved before the reminder time.
     approved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
     short_code: str = Field(max_length=16, unique=True)
-
-
-class IdempotencyRecord(SQLModel, table=True):
-    """The first response to an `Idempotency-Key`, replayed for 24 h to the same user and route."""
-
-    __tablename__ = "idempotency_record"
-
-    user_id: uuid.UUID = Field(
-        sa_column=Column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
-    )
-    route: str = Field(sa_column=Column(String(200), primary_key=True))
-    key: str = Field(sa_column=Column(String(200), primary_key=True))
-    request_hash: str = Field(max_length=64)
-    status_code: int | None = Field(default=None)
-    response_body: dict[str, Any] | None = Field(
-        default=None, sa_column=Column(JSONB, nullable=True)
-    )
-    created_at: datetime = Field(
-        default_factory=clock.now, sa_type=DateTime(timezone=True), index=True
-    )  # type: ignore[call-overload]
-    completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]

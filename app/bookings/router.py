@@ -10,9 +10,10 @@ from fastapi.responses import JSONResponse
 
 from app.announcements.models import Announcement
 from app.auth.dependencies import CurrentUser
-from app.bookings import idempotency, queries, service
+from app.bookings import queries, service
 from app.bookings.models import BookingStatus
 from app.bookings.schemas import BookingCreate, BookingPublic, RejectRequest
+from app.core import idempotency
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
 from app.core.pagination import Page, Pagination

@@ -20,6 +20,13 @@ class ErrorBody(BaseModel):
     code: str
 
 
+class ValidationErrorBody(BaseModel):
+    """422: FastAPI's list of field errors, or a sentence for a rule on the whole request."""
+
+    detail: str | list[dict[str, Any]]
+    code: str
+
+
 class AppError(Exception):
     """A failure a client can act on. Services raise these, never HTTPException."""
 
@@ -108,7 +115,8 @@ def errors(*classes: type[AppError]) -> dict[int | str, dict[str, Any]]:
     """The `responses=` mapping for a route, so the OpenAPI declares its error bodies."""
     out: dict[int | str, dict[str, Any]] = {}
     for cls in classes:
-        out[cls.status_code] = {"model": ErrorBody, "description": cls.__name__}
+        model = ValidationErrorBody if cls.status_code == 422 else ErrorBody
+        out[cls.status_code] = {"model": model, "description": cls.__name__}
     return out
 
 
@@ -166,6 +174,26 @@ async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
+# SQLSTATEs that mean "the database is not there right now" rather than "this query is wrong":
+# class 08 (connection exception), admin/crash shutdown, "cannot connect now" (starting up or
+# shutting down) and too many connections. asyncpg reports them as plain DBAPIErrors.
+_UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+
+
+def _database_gone(exc: sqlalchemy.exc.DBAPIError) -> bool:
+    if exc.connection_invalidated:
+        return True
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    return sqlstate.startswith("08") or sqlstate in _UNAVAILABLE_SQLSTATES
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, sqlalchemy.exc.DBAPIError)
+    if _database_gone(exc):
+        return await _database_unavailable(request, exc)
+    raise exc  # a real bug: the last-resort 500 (with its request id) handles it
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -178,3 +206,4 @@ def install_error_handlers(app: FastAPI) -> None:
         OSError,
     ):
         app.add_exception_handler(unavailable, _database_unavailable)
+    app.add_exception_handler(sqlalchemy.exc.DBAPIError, _database_error)

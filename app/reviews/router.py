@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 
 from app.announcements.models import Announcement
 from app.auth.dependencies import CurrentUser, OptionalUser
-from app.bookings import idempotency
+from app.core import idempotency
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
 from app.core.pagination import Page, Pagination

@@ -12,19 +12,41 @@ import hashlib
 import json
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Column, DateTime, ForeignKey, String, delete, or_, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlmodel import Field, SQLModel
 
-from app.bookings.models import IdempotencyRecord
 from app.core import clock
 from app.core.db import Database
 from app.core.errors import AppError, Conflict, Unprocessable
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first response to an `Idempotency-Key`, replayed for 24 h to the same user and route."""
+
+    __tablename__ = "idempotency_record"
+
+    user_id: uuid.UUID = Field(
+        sa_column=Column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
+    )
+    route: str = Field(sa_column=Column(String(200), primary_key=True))
+    key: str = Field(sa_column=Column(String(200), primary_key=True))
+    request_hash: str = Field(max_length=64)
+    status_code: int | None = Field(default=None)
+    response_body: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSONB, nullable=True)
+    )
+    created_at: datetime = Field(
+        default_factory=clock.now, sa_type=DateTime(timezone=True), index=True
+    )  # type: ignore[call-overload]
+    completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+
 
 KEEP_FOR = timedelta(hours=24)
 STALE_CLAIM = timedelta(minutes=1)
