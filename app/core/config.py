@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # How a booking takes seats; see app/bookings/service.py::_take_seats and bench/README.md.
     booking_strategy: Literal["lock", "conditional"] = "lock"
 
+    # Larger request bodies are refused with 413 (app/core/body_limit.py).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+
     db_pool_size: int = 10
     db_max_overflow: int = 10
 
