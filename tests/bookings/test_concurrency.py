@@ -41,7 +41,7 @@ async def test_120_simultaneous_requests_never_overbook_an_auto_meetup(
     assert await waitlist_counter_matches(db, meetup.id)
 
 
-async def test_racing_approvals_and_cancellations_in_manual_mode_keep_the_invariant(
+async def test_racing_approvals_cancellations_and_capacity_changes_keep_the_invariant(
     live_server: str, users: UserFactory, make_announcement: MakeAnnouncement, db: Database
 ) -> None:
     host = await users.create()
