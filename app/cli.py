@@ -126,11 +126,18 @@ def cmd_dev(settings: Settings, _: argparse.Namespace) -> None:
         asyncio.run(_run_api_and_worker(live))
 
 
+def _exit_cleanly(*_: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     if not settings.database_url or not settings.redis_url:
         sys.exit(
             "meetup serve needs DATABASE_URL and REDIS_URL (use `meetup dev` for embedded ones)"
         )
+    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler that
+    # was there before it: make that a clean exit (status 0), not death by signal (143).
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         "app.main:build",
         factory=True,
@@ -172,12 +179,29 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
         print(f"admin {user.email} ready (id {user.id})")
 
 
+def cmd_seed_demo(settings: Settings, _: argparse.Namespace) -> None:
+    from app.seed.demo import DEMO_PASSWORD, seed_demo
+
+    with services(settings, need_redis=False) as live:
+        migrate(live)
+        report = asyncio.run(seed_demo(live))
+    print(f"movies added: {report.movies_added}")
+    if report.users_created:
+        print(
+            f"meetups: {report.announcements_created}, bookings: {report.bookings_created}; "
+            f"demo accounts (password {DEMO_PASSWORD!r}): {', '.join(report.users_created)}"
+        )
+    else:
+        print("demo accounts and meetups were already there: left as they are")
+
+
 COMMANDS: dict[str, tuple[Any, str]] = {
     "dev": (cmd_dev, "embedded PostgreSQL and Redis (unless URLs are set), migrate, API + worker"),
     "serve": (cmd_serve, "the API only, on external services"),
     "worker": (cmd_worker, "the arq worker only"),
     "migrate": (cmd_migrate, "apply database migrations (alembic upgrade head)"),
     "create-admin": (cmd_create_admin, "create an admin account, or promote an existing one"),
+    "seed-demo": (cmd_seed_demo, "add a film catalog, demo accounts and meetups (safe to re-run)"),
 }
 
 

@@ -37,7 +37,9 @@ class UserPublic(BaseModel):
     guest_rating: Rating
     followers_count: int
     following_count: int
-    hosted_count: int
+    hosted_count: int = Field(
+        description="Announcements this user posted that are not cancelled (past ones included)"
+    )
 
     @classmethod
     def of(cls, user: User) -> UserPublic:

@@ -1,0 +1,286 @@
+"""Request and response bodies of the announcements routes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from app.announcements.models import Announcement, AnnouncementStatus, Approval
+from app.core.shortcodes import short_url
+from app.movies.schemas import no_nul
+from app.users.models import User
+from app.users.schemas import Rating, guest_rating, host_rating
+
+
+@lru_cache(maxsize=1)
+def _timezones() -> frozenset[str]:
+    return frozenset(available_timezones() | {"UTC"})
+
+
+def _iana_timezone(name: str) -> str:
+    if name not in _timezones():
+        raise ValueError("must be an IANA time zone name such as Europe/Moscow or UTC")
+    return name
+
+
+def _clean_tags(values: list[str]) -> list[str]:
+    """Tags are stored lower-case and without repeats, so `?tag=` matches any spelling."""
+    seen: list[str] = []
+    for value in values:
+        tag = value.strip().lower()
+        if tag and tag not in seen:
+            seen.append(tag)
+    return seen
+
+
+def _stripped(max_length: int) -> Any:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
+
+
+Title = Annotated[str, _stripped(200), AfterValidator(no_nul)]
+Description = Annotated[str, Field(max_length=5000), AfterValidator(no_nul)]
+MovieTitle = Annotated[str, _stripped(300), AfterValidator(no_nul)]
+Location = Annotated[str, _stripped(300), AfterValidator(no_nul)]
+Timezone = Annotated[
+    str,
+    Field(max_length=64, description="IANA time zone name, e.g. Europe/Moscow", examples=["UTC"]),
+    AfterValidator(_iana_timezone),
+]
+Duration = Annotated[int, Field(ge=1, le=1440, description="Minutes, 1..1440")]
+Tickets = Annotated[int, Field(ge=1, le=1000, description="Seats offered, 1..1000")]
+Price = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=10, decimal_places=2, description="Price per seat; a decimal string"),
+    AfterValidator(lambda value: value.quantize(Decimal("0.01"))),  # as stored: numeric(10, 2)
+]
+Tags = Annotated[
+    list[Annotated[str, _stripped(40), AfterValidator(no_nul)]],
+    Field(max_length=20, description="Up to 20 tags, stored lower-case"),
+    AfterValidator(_clean_tags),
+]
+EventTime = Annotated[
+    AwareDatetime,
+    Field(description="Start, ISO 8601 with an offset; must be in the future"),
+    AfterValidator(lambda value: value.astimezone(UTC)),  # stored and returned in UTC
+]
+
+
+def _no_nul_optional(value: str | None) -> str | None:
+    return None if value is None else no_nul(value)
+
+
+def _check_price(is_free: bool, price: Decimal | None) -> None:
+    if is_free and price not in (None, Decimal(0)):
+        raise ValueError("a free meetup has no price: send is_free=false with a price")
+    if not is_free and (price is None or price <= 0):
+        raise ValueError("a paid meetup (is_free=false) needs a price above 0")
+
+
+class AnnouncementCreate(BaseModel):
+    """A new meetup. Name the film with `movie_id` (a catalog movie) or `movie_title` (free text),
+    not both. A free meetup has no price; a paid one (`is_free: false`) needs one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    description: Description = ""
+    movie_id: uuid.UUID | None = Field(default=None, description="A movie of the catalog")
+    movie_title: MovieTitle | None = Field(default=None, description="A film not in the catalog")
+    event_time: EventTime
+    duration_minutes: Duration | None = Field(
+        default=None, description="Defaults to the movie's runtime, else 120"
+    )
+    location: Location
+    timezone: Timezone = "UTC"
+    tickets_count: Tickets
+    is_free: bool = True
+    price: Price | None = None
+    sub_only: bool = Field(default=False, description="Only the host's followers may book")
+    approval: Approval = Approval.manual
+    tags: Tags = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AnnouncementCreate:
+        if (self.movie_id is None) == (self.movie_title is None):
+            raise ValueError("give exactly one of movie_id and movie_title")
+        _check_price(self.is_free, self.price)
+        if self.is_free:
+            self.price = None
+        return self
+
+
+_NOT_NULL = (
+    "title",
+    "description",
+    "movie_title",
+    "event_time",
+    "duration_minutes",
+    "location",
+    "timezone",
+    "tickets_count",
+    "is_free",
+    "sub_only",
+    "approval",
+    "tags",
+)
+
+
+class AnnouncementUpdate(BaseModel):
+    """Only the fields sent change. `movie_id` switches to a catalog movie (and its title),
+    `movie_title` to a free-text film; `movie_id: null` unlinks the catalog movie and keeps its
+    title as text. Bookings keep their status when `approval` or `sub_only` change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    description: Description | None = None
+    movie_id: uuid.UUID | None = None
+    movie_title: MovieTitle | None = None
+    event_time: EventTime | None = None
+    duration_minutes: Duration | None = None
+    location: Location | None = None
+    timezone: Timezone | None = None
+    tickets_count: Tickets | None = Field(
+        default=None, description="Not below the seats already approved"
+    )
+    is_free: bool | None = None
+    price: Price | None = None
+    sub_only: bool | None = None
+    approval: Approval | None = None
+    tags: Tags | None = None
+
+    @model_validator(mode="after")
+    def _no_nulls(self) -> AnnouncementUpdate:
+        nulls = [f for f in _NOT_NULL if f in self.model_fields_set and getattr(self, f) is None]
+        if nulls:
+            raise ValueError(f"cannot be null: {', '.join(nulls)}")
+        if "movie_id" in self.model_fields_set and "movie_title" in self.model_fields_set:
+            raise ValueError("give at most one of movie_id and movie_title")
+        return self
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str | None, Field(max_length=1000), AfterValidator(_no_nul_optional)] = None
+
+
+class AnnouncementMovie(BaseModel):
+    id: uuid.UUID | None = Field(description="The catalog movie, or null for a free-text film")
+    title: str
+
+
+class AnnouncementAuthor(BaseModel):
+    id: uuid.UUID
+    name: str
+    host_rating: Rating
+
+
+class GuestListEntry(BaseModel):
+    user_id: uuid.UUID
+    name: str
+    seats: int
+    guest_rating: Rating
+
+
+class AnnouncementListItem(BaseModel):
+    """A meetup in a list."""
+
+    id: uuid.UUID
+    title: str
+    movie: AnnouncementMovie
+    author: AnnouncementAuthor
+    event_time: datetime
+    duration_minutes: int
+    location: str
+    timezone: str = Field(description="IANA time zone the meetup's local times are shown in")
+    status: AnnouncementStatus
+    tickets_count: int
+    tickets_left: int
+    is_free: bool
+    price: Decimal | None = Field(description='A decimal string such as "5.00"; null when free')
+    sub_only: bool
+    approval: Approval
+    tags: list[str]
+    likes_count: int
+    short_url: str = Field(description="Absolute short link to this meetup")
+
+    @classmethod
+    def fields_of(cls, announcement: Announcement, author: User, now: datetime) -> dict[str, Any]:
+        return {
+            "id": announcement.id,
+            "title": announcement.title,
+            "movie": AnnouncementMovie(id=announcement.movie_id, title=announcement.movie_title),
+            "author": AnnouncementAuthor(
+                id=author.id, name=author.name, host_rating=host_rating(author)
+            ),
+            "event_time": announcement.event_time,
+            "duration_minutes": announcement.duration_minutes,
+            "location": announcement.location,
+            "timezone": announcement.timezone,
+            "status": announcement.status_at(now),
+            "tickets_count": announcement.tickets_count,
+            "tickets_left": announcement.tickets_left,
+            "is_free": announcement.is_free,
+            "price": announcement.price,
+            "sub_only": announcement.sub_only,
+            "approval": announcement.approval,
+            "tags": list(announcement.tags),
+            "likes_count": announcement.likes_count,
+            "short_url": short_url(announcement.short_code),
+        }
+
+    @classmethod
+    def of(cls, announcement: Announcement, author: User, now: datetime) -> AnnouncementListItem:
+        return cls(**cls.fields_of(announcement, author, now))
+
+
+class AnnouncementPublic(AnnouncementListItem):
+    """A meetup in full. `status` follows from the time, the seats and cancellation: `open`,
+    `full` (no seat left), `started`, `finished` (after event_time + duration), `cancelled`."""
+
+    created: datetime
+    modified: datetime
+    description: str
+    guest_list: list[GuestListEntry] = Field(description="The approved guests")
+    waitlist_count: int
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+
+    @classmethod
+    def build(
+        cls,
+        announcement: Announcement,
+        author: User,
+        guests: list[tuple[int, User]],
+        now: datetime,
+    ) -> AnnouncementPublic:
+        return cls(
+            **cls.fields_of(announcement, author, now),
+            created=announcement.created_at,
+            modified=announcement.updated_at,
+            description=announcement.description,
+            guest_list=[
+                GuestListEntry(
+                    user_id=user.id, name=user.name, seats=seats, guest_rating=guest_rating(user)
+                )
+                for seats, user in guests
+            ],
+            waitlist_count=announcement.waitlist_count,
+            cancelled_at=announcement.cancelled_at,
+            cancel_reason=announcement.cancel_reason,
+        )

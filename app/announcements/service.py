@@ -1,0 +1,436 @@
+"""Announcements (meetups): create, change, cancel, delete; likes and favorites.
+
+Rules checked in the contract's order: 422 (the request makes no sense now), then 403 (only the
+author or an admin), then 409 (the meetup's state forbids it). Changes that depend on seats run
+under the announcement's row lock, like every seat change of the bookings service.
+
+`User.hosted_count` counts the author's announcements that are not cancelled (past ones too): +1
+on create, -1 on cancel, and -1 on delete unless it was already cancelled.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, exists, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.announcements.models import (
+    Announcement,
+    AnnouncementFavorite,
+    AnnouncementLike,
+    AnnouncementStatus,
+)
+from app.announcements.schemas import AnnouncementCreate, AnnouncementUpdate
+from app.bookings import service as bookings_service
+from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
+from app.core import clock, outbox
+from app.core.db import Tx
+from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.logging import get_logger
+from app.core.shortcodes import new_code
+from app.movies.models import Movie
+from app.notifications.models import EventKind
+from app.users.models import Role, User
+
+log = get_logger(__name__)
+
+DEFAULT_DURATION = 120
+DUPLICATE_INDEX = "uq_announcement_author_event_time"
+OPEN_STATUSES = (AnnouncementStatus.open, AnnouncementStatus.full)
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _duplicate() -> Conflict:
+    return Conflict(
+        "You already have a meetup starting at this time.", code="duplicate_announcement"
+    )
+
+
+async def _flush_unique(session: AsyncSession) -> None:
+    """Flush; the partial unique index turns a duplicate (even a racing one) into a 409."""
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        if DUPLICATE_INDEX in str(exc):
+            raise _duplicate() from exc
+        raise
+
+
+async def _has_duplicate(
+    session: AsyncSession,
+    author_id: uuid.UUID,
+    event_time: datetime,
+    exclude: uuid.UUID | None = None,
+) -> bool:
+    query = select(Announcement.id).where(
+        Announcement.author_id == author_id,
+        Announcement.event_time == event_time,
+        Announcement.cancelled_at.is_(None),  # type: ignore[union-attr]
+    )
+    if exclude is not None:
+        query = query.where(Announcement.id != exclude)
+    return await session.scalar(query.limit(1)) is not None
+
+
+async def _catalog_movie(session: AsyncSession, movie_id: uuid.UUID) -> Movie:
+    movie = await session.get(Movie, movie_id)
+    if movie is None:
+        raise Unprocessable(
+            "movie_id names no movie of the catalog: pick one from GET /movies or give "
+            "movie_title instead.",
+            code="unknown_movie",
+        )
+    return movie
+
+
+def _require_future(event_time: datetime) -> None:
+    if event_time <= clock.now():
+        raise Unprocessable("event_time must be in the future.", code="event_time_not_in_future")
+
+
+def _require_author(announcement: Announcement, user: User) -> None:
+    if announcement.author_id != user.id and user.role != Role.admin:
+        raise Forbidden("Only the author of this meetup or an admin may change it.")
+
+
+_CLOSED_DETAIL = {
+    AnnouncementStatus.cancelled: "This meetup was cancelled: it cannot change any more.",
+    AnnouncementStatus.started: "This meetup has started: it cannot change any more.",
+    AnnouncementStatus.finished: "This meetup is over: it cannot change any more.",
+}
+
+
+def _require_not_closed(announcement: Announcement) -> None:
+    status = announcement.status_at(clock.now())
+    if status not in OPEN_STATUSES:
+        raise Conflict(_CLOSED_DETAIL[status], code="announcement_closed")
+
+
+async def _lock(session: AsyncSession, announcement_id: uuid.UUID) -> Announcement:
+    announcement = await session.get(
+        Announcement, announcement_id, with_for_update=True, populate_existing=True
+    )
+    if announcement is None:
+        raise NotFound("No such announcement.")
+    return announcement
+
+
+async def _move_hosted_count(session: AsyncSession, author_id: uuid.UUID, step: int) -> None:
+    await session.execute(
+        update(User)
+        .where(User.id == author_id)  # type: ignore[arg-type]
+        .values(hosted_count=User.hosted_count + step)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _active_guest_ids(session: AsyncSession, announcement_id: uuid.UUID) -> list[str]:
+    rows = await session.scalars(
+        select(Booking.guest_id)
+        .where(
+            Booking.announcement_id == announcement_id,
+            Booking.status.in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
+        )
+        .distinct()
+    )
+    return sorted(str(guest_id) for guest_id in rows)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+# --- create ----------------------------------------------------------------------------------------
+
+
+async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate) -> Announcement:
+    session = tx.session
+    _require_future(data.event_time)
+    movie = await _catalog_movie(session, data.movie_id) if data.movie_id else None
+    if await _has_duplicate(session, author.id, data.event_time):
+        raise _duplicate()
+    duration = data.duration_minutes or (movie.runtime_minutes if movie else None)
+    duration = duration or DEFAULT_DURATION
+    announcement = Announcement(
+        author_id=author.id,
+        movie_id=movie.id if movie else None,
+        movie_title=movie.title if movie else (data.movie_title or ""),
+        title=data.title,
+        description=data.description,
+        event_time=data.event_time,
+        duration_minutes=duration,
+        ends_at=data.event_time + timedelta(minutes=duration),
+        location=data.location,
+        timezone=data.timezone,
+        tickets_count=data.tickets_count,
+        is_free=data.is_free,
+        price=data.price,
+        sub_only=data.sub_only,
+        approval=data.approval,
+        tags=data.tags,
+        short_code=new_code(),
+    )
+    session.add(announcement)
+    await _flush_unique(session)
+    await _move_hosted_count(session, author.id, +1)
+    # The worker fans this out to the followers (new_announcement), in batches, after commit.
+    await outbox.record(
+        tx, EventKind.announcement_created, announcement_id=announcement.id, actor_id=author.id
+    )
+    log.info("announcement_created", announcement_id=str(announcement.id))
+    return announcement
+
+
+# --- change ----------------------------------------------------------------------------------------
+
+_PLAIN_FIELDS = (
+    "title",
+    "description",
+    "location",
+    "timezone",
+    "tickets_count",
+    "is_free",
+    "price",
+    "sub_only",
+    "approval",
+    "tags",
+)
+
+
+async def update_announcement(
+    tx: Tx, *, user: User, announcement_id: uuid.UUID, data: AnnouncementUpdate
+) -> Announcement:
+    session = tx.session
+    changes = data.model_dump(exclude_unset=True)
+    # 422: what is wrong whoever asks.
+    if "event_time" in changes:
+        _require_future(changes["event_time"])
+    movie = await _catalog_movie(session, changes["movie_id"]) if changes.get("movie_id") else None
+    announcement = await _lock(session, announcement_id)
+    new = _merged_values(announcement, changes, movie)
+    # 403, then 409.
+    _require_author(announcement, user)
+    _require_not_closed(announcement)
+    if new["tickets_count"] < announcement.approved_seats:
+        raise Conflict(
+            f"{announcement.approved_seats} seat(s) are already approved: tickets_count cannot "
+            "go below that.",
+            code="capacity_below_booked",
+        )
+    if new["event_time"] != announcement.event_time and await _has_duplicate(
+        session, announcement.author_id, new["event_time"], exclude=announcement.id
+    ):
+        raise _duplicate()
+
+    changed = {
+        name: {"old": _json_safe(getattr(announcement, name)), "new": _json_safe(value)}
+        for name, value in new.items()
+        if getattr(announcement, name) != value
+    }
+    if not changed:
+        return announcement
+    old_tickets = announcement.tickets_count
+    for name, value in new.items():
+        setattr(announcement, name, value)
+    announcement.ends_at = announcement.event_time + timedelta(
+        minutes=announcement.duration_minutes
+    )
+    announcement.updated_at = clock.now()
+    await _flush_unique(session)
+    if "event_time" in changed or "duration_minutes" in changed:
+        # The bookings' copies of the times drive the guests' overlap checks.
+        await session.execute(
+            update(Booking)
+            .where(Booking.announcement_id == announcement.id)  # type: ignore[arg-type]
+            .values(event_time=announcement.event_time, ends_at=announcement.ends_at)
+            .execution_options(synchronize_session=False)
+        )
+    if announcement.tickets_count > old_tickets:
+        await bookings_service.promote_waitlist(tx, announcement)
+    await outbox.record(
+        tx,
+        EventKind.announcement_updated,
+        announcement_id=announcement.id,
+        actor_id=user.id,
+        payload={
+            "changed": changed,
+            "guest_ids": await _active_guest_ids(session, announcement.id),
+        },
+    )
+    log.info("announcement_updated", announcement_id=str(announcement.id), fields=list(changed))
+    return announcement
+
+
+def _merged_values(
+    announcement: Announcement, changes: dict[str, Any], movie: Movie | None
+) -> dict[str, Any]:
+    """The announcement's values after `changes`; 422 if the result is inconsistent."""
+    new: dict[str, Any] = {
+        name: changes.get(name, getattr(announcement, name)) for name in _PLAIN_FIELDS
+    }
+    new["event_time"] = changes.get("event_time", announcement.event_time)
+    new["duration_minutes"] = changes.get("duration_minutes", announcement.duration_minutes)
+    new["movie_id"], new["movie_title"] = announcement.movie_id, announcement.movie_title
+    if movie is not None:
+        new["movie_id"], new["movie_title"] = movie.id, movie.title
+    elif "movie_title" in changes or "movie_id" in changes:
+        new["movie_id"] = None
+        new["movie_title"] = changes.get("movie_title") or announcement.movie_title
+    if new["is_free"] and "price" not in changes:
+        new["price"] = None  # becoming free drops the price
+    if new["is_free"] and new["price"] not in (None, Decimal(0)):
+        raise Unprocessable(
+            "A free meetup has no price: send is_free=false with a price.", code="invalid_price"
+        )
+    if new["is_free"]:
+        new["price"] = None
+    if not new["is_free"] and (new["price"] is None or new["price"] <= 0):
+        raise Unprocessable("A paid meetup needs a price above 0.", code="invalid_price")
+    return new
+
+
+# --- cancel and delete -----------------------------------------------------------------------------
+
+
+async def cancel_announcement(
+    tx: Tx, *, user: User, announcement_id: uuid.UUID, reason: str | None
+) -> Announcement:
+    session = tx.session
+    announcement = await _lock(session, announcement_id)
+    _require_author(announcement, user)
+    _require_not_closed(announcement)
+    now = clock.now()
+    guest_ids = await _active_guest_ids(session, announcement.id)
+    await session.execute(
+        update(Booking)
+        .where(
+            Booking.announcement_id == announcement.id,  # type: ignore[arg-type]
+            Booking.status.in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
+        )
+        .values(status=BookingStatus.cancelled, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    announcement.cancelled_at = now
+    announcement.cancel_reason = reason
+    announcement.approved_seats = 0
+    announcement.waitlist_count = 0
+    announcement.updated_at = now
+    await session.flush()
+    await _move_hosted_count(session, announcement.author_id, -1)
+    await outbox.record(
+        tx,
+        EventKind.announcement_cancelled,
+        announcement_id=announcement.id,
+        actor_id=user.id,
+        payload={"reason": reason, "guest_ids": guest_ids},
+    )
+    log.info("announcement_cancelled", announcement_id=str(announcement.id))
+    return announcement
+
+
+async def delete_announcement(tx: Tx, *, user: User, announcement_id: uuid.UUID) -> None:
+    """Delete a meetup that never had a booking (of any status)."""
+    session = tx.session
+    announcement = await _lock(session, announcement_id)
+    _require_author(announcement, user)
+    had_bookings = await session.scalar(
+        select(exists().where(Booking.announcement_id == announcement.id))
+    )
+    if had_bookings:
+        raise Conflict(
+            "This meetup has had bookings: cancel it instead of deleting it.", code="has_bookings"
+        )
+    counted = announcement.cancelled_at is None
+    await session.delete(announcement)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a booking slipped in (FK ON DELETE RESTRICT)
+        raise Conflict(
+            "This meetup has had bookings: cancel it instead of deleting it.", code="has_bookings"
+        ) from exc
+    if counted:
+        await _move_hosted_count(session, announcement.author_id, -1)
+    log.info("announcement_deleted", announcement_id=str(announcement_id))
+
+
+# --- likes and favorites ---------------------------------------------------------------------------
+
+
+async def _mark(
+    tx: Tx,
+    table: type[AnnouncementLike] | type[AnnouncementFavorite],
+    user: User,
+    announcement_id: uuid.UUID,
+) -> bool:
+    """Insert the (user, announcement) row; True if it was new."""
+    try:
+        inserted = await tx.session.scalar(
+            insert(table)
+            .values(user_id=user.id, announcement_id=announcement_id, created_at=clock.now())
+            .on_conflict_do_nothing()
+            .returning(table.user_id)
+        )
+    except IntegrityError as exc:  # deleted meanwhile
+        raise NotFound("No such announcement.") from exc
+    return inserted is not None
+
+
+async def _unmark(
+    tx: Tx,
+    table: type[AnnouncementLike] | type[AnnouncementFavorite],
+    user: User,
+    announcement_id: uuid.UUID,
+) -> bool:
+    deleted = await tx.session.scalar(
+        delete(table)
+        .where(table.user_id == user.id, table.announcement_id == announcement_id)  # type: ignore[arg-type]
+        .returning(table.user_id)
+    )
+    return deleted is not None
+
+
+async def _move_likes(session: AsyncSession, announcement_id: uuid.UUID, step: int) -> None:
+    await session.execute(
+        update(Announcement)
+        .where(Announcement.id == announcement_id)  # type: ignore[arg-type]
+        # A like is not a change of the meetup: `modified` stays.
+        .values(likes_count=Announcement.likes_count + step, updated_at=Announcement.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def like(tx: Tx, *, user: User, announcement_id: uuid.UUID) -> None:
+    if await _mark(tx, AnnouncementLike, user, announcement_id):
+        await _move_likes(tx.session, announcement_id, +1)
+
+
+async def unlike(tx: Tx, *, user: User, announcement_id: uuid.UUID) -> None:
+    if await _unmark(tx, AnnouncementLike, user, announcement_id):
+        await _move_likes(tx.session, announcement_id, -1)
+
+
+async def add_favorite(tx: Tx, *, user: User, announcement_id: uuid.UUID) -> None:
+    await _mark(tx, AnnouncementFavorite, user, announcement_id)
+
+
+async def remove_favorite(tx: Tx, *, user: User, announcement_id: uuid.UUID) -> None:
+    await _unmark(tx, AnnouncementFavorite, user, announcement_id)

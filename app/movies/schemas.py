@@ -1,0 +1,87 @@
+"""Request and response bodies of the movie catalog."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.movies.models import Movie
+
+
+def no_nul(value: str) -> str:
+    """PostgreSQL text cannot hold NUL characters: refuse them as a 422, not a 500."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def _clean_genres(values: list[str]) -> list[str]:
+    """Genres are stored lower-case and without repeats, so `?genre=` matches any spelling."""
+    seen: list[str] = []
+    for value in values:
+        genre = value.strip().lower()
+        if genre and genre not in seen:
+            seen.append(genre)
+    return seen
+
+
+Text = Annotated[str, AfterValidator(no_nul)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    AfterValidator(no_nul),
+]
+Year = Annotated[int, Field(ge=1870, le=2100, description="Release year")]
+Genres = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=50), AfterValidator(no_nul)]],
+    Field(max_length=10, description="Up to 10 genres, stored lower-case"),
+    AfterValidator(_clean_genres),
+]
+Runtime = Annotated[int, Field(ge=1, le=1440, description="Running time in minutes")]
+Description = Annotated[str, Field(max_length=5000), AfterValidator(no_nul)]
+
+
+class MovieCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    year: Year | None = None
+    genres: Genres = []
+    runtime_minutes: Runtime | None = None
+    description: Description = ""
+
+
+class MovieUpdate(BaseModel):
+    """Only the fields sent change. `year` and `runtime_minutes` may be set to null (unknown)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title | None = None
+    year: Year | None = None
+    genres: Genres | None = None
+    runtime_minutes: Runtime | None = None
+    description: Description | None = None
+
+
+class MoviePublic(BaseModel):
+    """A film of the catalog."""
+
+    id: uuid.UUID
+    title: str
+    year: int | None
+    genres: list[str]
+    runtime_minutes: int | None
+    description: str
+
+    @classmethod
+    def of(cls, movie: Movie) -> MoviePublic:
+        return cls(
+            id=movie.id,
+            title=movie.title,
+            year=movie.year,
+            genres=list(movie.genres),
+            runtime_minutes=movie.runtime_minutes,
+            description=movie.description,
+        )
