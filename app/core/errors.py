@@ -146,6 +146,22 @@ async def _app_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+        # An unreadable body (bad encoding, broken form) is a validation error like broken JSON.
+        return JSONResponse(
+            {
+                "detail": [
+                    {
+                        "type": "body_unreadable",
+                        "loc": ["body"],
+                        "msg": "The request body could not be parsed.",
+                        "input": None,
+                    }
+                ],
+                "code": "validation_error",
+            },
+            status_code=422,
+        )
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
     if exc.status_code == 404 and detail == "Not Found":
