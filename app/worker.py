@@ -57,6 +57,10 @@ class WorkerSettings:
     max_tries = 8
     keep_result = 3600
     allow_abort_jobs = True
+    # SIGTERM: stop taking jobs and let the running ones finish for up to this long (arq only
+    # installs its waiting signal handler when this is set; without it a running job is cancelled
+    # mid-way and run again later, so an email could go out twice). Below compose's 30 s grace.
+    job_completion_wait = 25
     health_check_interval = 10
 
     @staticmethod

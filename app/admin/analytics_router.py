@@ -2,6 +2,35 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.admin import analytics
+from app.admin.analytics import AnalyticsReport
+from app.auth.dependencies import AdminUser
+from app.core.db import Transaction
+from app.core.errors import Forbidden, NotAuthenticated, Unprocessable, errors
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.get(
+    "/analytics",
+    response_model=AnalyticsReport,
+    responses=errors(NotAuthenticated, Forbidden, Unprocessable),
+)
+async def get_analytics(
+    _: AdminUser,
+    tx: Transaction,
+    date_from: Annotated[
+        date | None,
+        Query(description="First UTC day of the period (default: 29 days before date_to)"),
+    ] = None,
+    date_to: Annotated[
+        date | None, Query(description="Last UTC day of the period, inclusive (default: today)")
+    ] = None,
+) -> AnalyticsReport:
+    """Report: users, announcements and bookings by status, fill rate, notifications, top movies and hosts, per-day series."""
+    return await analytics.report(tx.session, date_from=date_from, date_to=date_to)

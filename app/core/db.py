@@ -43,7 +43,8 @@ metadata: MetaData = SQLModel.metadata
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     return create_async_engine(
         url,
-        pool_pre_ping=True,  # a PostgreSQL restart costs one failed check, not a failed request
+        pool_pre_ping=True,
+        hide_parameters=True,  # errors and logs never show row values (emails, hashes)  # a PostgreSQL restart costs one failed check, not a failed request
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=5,  # fail fast with 503 instead of queueing forever when the pool is stuck

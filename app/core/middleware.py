@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.logging import get_logger
 from app.core.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from app.core.security_headers import security_headers
 
 log = get_logger("app.request")
 
@@ -74,7 +75,8 @@ class RequestContextMiddleware:
                     "request_id": request_id,
                 },
                 status_code=500,
-                headers={REQUEST_ID_HEADER: request_id},
+                # Sent past the inner middlewares, so it adds their security headers itself.
+                headers={REQUEST_ID_HEADER: request_id, **security_headers(scope)},
             )
             await response(scope, receive, send)
             status = 500
