@@ -31,9 +31,9 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: placeholder until the benchmark issue lands
+## bench: the benchmarks of bench/README.md on embedded PostgreSQL + Redis (~6 min); writes bench/results/<date>.json
 bench: install
-	@echo "The benchmark harness is not written yet (see the benchmarks issue)."
+	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,7 +1,214 @@
-"""Root-level HTML pages: /admin/login and /admin (the job monitor)."""
+"""Root-level HTML pages: /admin/login and /admin (the job monitor).
+
+Signing in creates an ordinary login session (AuthSession) and keeps its access token in an
+httpOnly, SameSite=strict cookie scoped to /admin (Secure when PUBLIC_BASE_URL is https). Every
+page checks it like a bearer token (`principal_for`), so logging out, deactivation, a password
+reset or a demotion end the page session at once. SameSite=strict keeps other sites' forms from
+carrying the cookie, which is what guards the retry button against cross-site requests.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlmodel import col
+
+from app.admin import jobs
+from app.auth import service as auth_service
+from app.auth.dependencies import ClientIP
+from app.auth.service import Principal
+from app.core import clock, security
+from app.core.config import Settings
+from app.core.db import Transaction, Tx
+from app.core.errors import AppError
+from app.core.logging import get_logger
+from app.mail.models import EmailMessage, EmailStatus
+from app.notifications.fanout import MAX_ATTEMPTS
+from app.notifications.models import DomainEvent
+from app.users.models import Role
+
+log = get_logger(__name__)
 
 router = APIRouter(tags=["admin pages"], include_in_schema=False)
+templates = Jinja2Templates(
+    directory=Path(__file__).resolve().parent.parent / "templates" / "admin"
+)
+
+COOKIE = "meetup_admin"
+COOKIE_PATH = "/admin"
+REFRESH_SECONDS = 10
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code, headers=NO_STORE
+    )
+
+
+def _login_page(
+    request: Request, *, error: str | None = None, email: str = "", status_code: int = 200
+) -> HTMLResponse:
+    return _page(request, "login.html", status_code, error=error, email=email)
+
+
+def _refused(request: Request, reason: str) -> HTMLResponse:
+    return _page(request, "refused.html", 403, heading="Not allowed", reason=reason)
+
+
+def _to(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303, headers=NO_STORE)
+
+
+async def _principal(request: Request, tx: Tx) -> Principal | None:
+    """Who the cookie names, if its session is still live (the bearer-token rules)."""
+    token = request.cookies.get(COOKIE)
+    claims = security.decode_token(token, "access") if token else None
+    return await auth_service.principal_for(tx.session, claims) if claims else None
+
+
+@router.get("/admin/login", response_class=HTMLResponse)
+async def login_form(request: Request) -> HTMLResponse:
+    """The sign-in form."""
+    return _login_page(request)
+
+
+@router.post("/admin/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    tx: Transaction,
+    ip: ClientIP,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Sign an admin in: the session cookie, then the monitor; anyone else is refused."""
+    if not email or not password:
+        return _login_page(
+            request, error="Enter your email and password.", email=email, status_code=422
+        )
+    try:
+        # The API's own sign-in: the same password check, rate limits and account rules.
+        pair = await auth_service.login(tx, email=email, password=password, ip=ip)
+    except AppError as exc:
+        response = _login_page(request, error=exc.detail, email=email, status_code=exc.status_code)
+        if "Retry-After" in exc.headers:
+            response.headers["Retry-After"] = exc.headers["Retry-After"]
+        return response
+    claims = security.decode_token(pair.access_token, "access")
+    principal = await auth_service.principal_for(tx.session, claims) if claims else None
+    if principal is None or principal.user.role != Role.admin:
+        await tx.session.rollback()  # keep no session for a refused sign-in
+        log.warning("admin_login_refused", reason="not_admin")
+        return _refused(request, "This account is not an administrator.")
+    settings = _settings(request)
+    response = _to("/admin")
+    response.set_cookie(
+        COOKIE,
+        pair.access_token,
+        max_age=pair.expires_in,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=settings.public_base_url.lower().startswith("https://"),
+    )
+    log.info("admin_login", user_id=str(principal.user.id))
+    return response
+
+
+@router.post("/admin/logout")
+async def logout(request: Request, tx: Transaction) -> Response:
+    """End the page session (its AuthSession is revoked) and forget the cookie."""
+    principal = await _principal(request, tx)
+    if principal is not None:
+        await auth_service.logout(tx, principal, refresh_token=None)
+    response = _to("/admin/login")
+    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
+    return response
+
+
+async def _failed_emails(tx: Tx) -> list[EmailMessage]:
+    return list(
+        (
+            await tx.session.scalars(
+                select(EmailMessage)
+                .where(col(EmailMessage.status) == EmailStatus.failed)
+                .order_by(col(EmailMessage.updated_at).desc())
+                .limit(10)
+            )
+        ).all()
+    )
+
+
+async def _stuck_events(tx: Tx) -> list[DomainEvent]:
+    """Outbox events that failed and are not processed yet (the sweep retries them every minute
+    until MAX_ATTEMPTS, then leaves them here for a person)."""
+    return list(
+        (
+            await tx.session.scalars(
+                select(DomainEvent)
+                .where(col(DomainEvent.processed_at).is_(None), col(DomainEvent.attempts) > 0)
+                .order_by(col(DomainEvent.created_at).desc())
+                .limit(10)
+            )
+        ).all()
+    )
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def monitor(request: Request, tx: Transaction, retried: str | None = None) -> Response:
+    """The job monitor: counts per state, queue depth, worker heartbeat, recent failures."""
+    principal = await _principal(request, tx)
+    if principal is None:
+        return _to("/admin/login")
+    if principal.user.role != Role.admin:
+        return _refused(request, "This account is not an administrator.")
+    overview, problem = None, None
+    try:
+        overview = await jobs.overview(request.app.state.redis)
+    except AppError as exc:
+        problem = exc.detail
+    return _page(
+        request,
+        "monitor.html",
+        admin=principal.user,
+        overview=overview,
+        problem=problem,
+        message=f"Re-enqueued as {retried}." if retried else None,
+        failed_emails=await _failed_emails(tx),
+        stuck_events=await _stuck_events(tx),
+        max_event_attempts=MAX_ATTEMPTS,
+        refresh_seconds=REFRESH_SECONDS,
+        heartbeat_window=int(jobs.health_check_interval()) + 1,
+        now=clock.now().strftime("%Y-%m-%d %H:%M:%S"),
+    )
+
+
+@router.post("/admin/jobs/{job_id}/retry")
+async def retry(request: Request, tx: Transaction, job_id: str) -> Response:
+    """The retry button of a failed job."""
+    principal = await _principal(request, tx)
+    if principal is None:
+        return _to("/admin/login")
+    if principal.user.role != Role.admin:
+        return _refused(request, "This account is not an administrator.")
+    try:
+        job = await jobs.retry_job(request.app.state.redis, job_id)
+    except AppError as exc:
+        return _page(
+            request,
+            "refused.html",
+            exc.status_code,
+            heading="Could not retry",
+            reason=f"{job_id}: {exc.detail}",
+        )
+    return _to(f"/admin?{urlencode({'retried': job.id})}")

@@ -1,18 +1,38 @@
-"""/api/v1/admin: account management (jobs and analytics join later)."""
+"""/api/v1/admin: account management and the background jobs (analytics has its own router)."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from arq.connections import ArqRedis
+from fastapi import APIRouter, Depends, Path, Query, Request
 
+from app.admin import jobs
+from app.admin.jobs import JobState, JobView
 from app.auth.dependencies import AdminUser
 from app.core.db import Transaction
-from app.core.errors import Forbidden, NotAuthenticated, NotFound, errors
+from app.core.errors import (
+    Conflict,
+    Forbidden,
+    NotAuthenticated,
+    NotFound,
+    ServiceUnavailable,
+    errors,
+)
+from app.core.pagination import Page, Pagination
 from app.users import service as users_service
 from app.users.schemas import AdminUserUpdate, UserAdminView
 
 router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+def _redis(request: Request) -> ArqRedis:
+    return request.app.state.redis
+
+
+Redis = Annotated[ArqRedis, Depends(_redis)]
+JobId = Annotated[str, Path(max_length=300, description="The arq job id")]
 
 
 @router.patch(
@@ -25,3 +45,44 @@ async def update_user(
 ) -> UserAdminView:
     """Change a user's role or (de)activate them; a deactivated user's tokens stop working."""
     return UserAdminView.of(await users_service.admin_update_user(tx, user_id, body))
+
+
+@router.get(
+    "/jobs",
+    response_model=Page[JobView],
+    responses=errors(NotAuthenticated, Forbidden, ServiceUnavailable),
+)
+async def list_jobs(
+    _: AdminUser,
+    redis: Redis,
+    page: Pagination,
+    state: Annotated[JobState | None, Query(description="Only jobs in this state")] = None,
+) -> Page[JobView]:
+    """Background jobs read from Redis: waiting ones soonest first, finished ones newest first."""
+    found = await jobs.list_jobs(redis, state)
+    return Page(
+        items=found[page.offset : page.offset + page.limit],
+        total=len(found),
+        **page.model_dump(),
+    )
+
+
+@router.post(
+    "/jobs/{job_id}/retry",
+    status_code=202,
+    response_model=JobView,
+    responses=errors(NotAuthenticated, Forbidden, NotFound, Conflict, ServiceUnavailable),
+)
+async def retry_job(job_id: JobId, _: AdminUser, redis: Redis) -> JobView:
+    """Enqueue a failed job again (same function and arguments, new id); 409 job_not_failed."""
+    return await jobs.retry_job(redis, job_id)
+
+
+@router.post(
+    "/jobs/{job_id}/abort",
+    response_model=JobView,
+    responses=errors(NotAuthenticated, Forbidden, NotFound, Conflict, ServiceUnavailable),
+)
+async def abort_job(job_id: JobId, _: AdminUser, redis: Redis) -> JobView:
+    """Take a queued or deferred job out of the queue; 409 job_not_abortable otherwise."""
+    return await jobs.abort_job(redis, job_id)

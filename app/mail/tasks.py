@@ -18,6 +18,7 @@ from app.mail.service import SEND_EMAIL_JOB, job_id
 log = get_logger(__name__)
 
 MAX_ATTEMPTS = 8
+ICS_FILENAME = "meetup.ics"
 SWEEP_BATCH = 500
 
 
@@ -41,6 +42,11 @@ async def send_email(ctx: dict[str, Any], email_id: str) -> str:
             subject=email.subject,
             text=email.text_body,
             html=email.html_body,
+            attachments=(
+                [(ICS_FILENAME, "text/calendar", email.ics_attachment.encode())]
+                if email.ics_attachment
+                else None
+            ),
         )
         try:
             await deliver(ctx["settings"], message)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from app.admin.jobs import collect_metrics
 from app.core.metrics import render
 from app.ops import service
 
@@ -61,7 +62,8 @@ async def ready(request: Request) -> Readiness | JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
     """Prometheus metrics (nginx keeps this internal)."""
+    await collect_metrics(request.app.state.redis)  # queue depth and job outcomes, from Redis
     body, content_type = render()
     return Response(body, media_type=content_type)

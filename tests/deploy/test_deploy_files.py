@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import shutil
 import socket
 import subprocess
 import threading
@@ -24,6 +23,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.support.system_tools import require_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -241,16 +242,7 @@ def test_dockerignore_keeps_local_state_and_secrets_out_of_the_context() -> None
 
 
 def _nginx() -> str:
-    found = shutil.which("nginx") or next(
-        (path for path in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(path).exists()), None
-    )
-    if found is None:
-        pytest.fail(
-            "nginx is not installed, so nginx.conf cannot be checked: "
-            "apt-get install -y nginx-light",
-            pytrace=False,
-        )
-    return found
+    return require_binary("nginx", install="apt-get install -y nginx-light")
 
 
 def _prepare_conf(

@@ -1,0 +1,374 @@
+"""Background jobs as arq keeps them in Redis: list by state, retry a failed one, abort a waiting
+one, the overview of the /admin page, and the queue gauges of /metrics.
+
+arq's keys: the queue is the sorted set `arq:queue` (score = when the job is due, in ms);
+`arq:job:{id}` holds a waiting job, `arq:in-progress:{id}` marks a running one, `arq:retry:{id}`
+counts its tries, and `arq:result:{id}` keeps a finished one (success or failure) for
+`keep_result` seconds. `arq:queue:health-check` is the worker's heartbeat.
+
+Redis only ever holds a copy of what PostgreSQL decides must happen (the outbox, pending emails,
+due reminders), so aborting a job does not cancel the work it stood for: the minute sweep
+enqueues it again if the database still says it is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.constants import (
+    default_queue_name,
+    health_check_key_suffix,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
+from arq.jobs import (
+    DeserializationError,
+    JobDef,
+    JobResult,
+    deserialize_job,
+    deserialize_result,
+    serialize_result,
+)
+from arq.utils import args_to_string, timestamp_ms
+from pydantic import BaseModel, Field
+from redis.exceptions import RedisError, WatchError
+
+from app.core import metrics
+from app.core.errors import Conflict, NotFound, ServiceUnavailable
+from app.core.logging import get_logger
+
+log = get_logger(__name__)
+
+HEALTH_CHECK_KEY = default_queue_name + health_check_key_suffix
+CHUNK = 500
+RECENT_FAILURES = 20
+REDIS_TIMEOUT_S = 3.0
+
+
+class JobState(enum.StrEnum):
+    queued = "queued"
+    deferred = "deferred"
+    in_progress = "in_progress"
+    complete = "complete"
+    failed = "failed"
+
+
+class JobView(BaseModel):
+    id: str
+    function: str
+    args: str = Field(description="The job's arguments, shortened")
+    state: JobState
+    enqueued: datetime | None
+    scheduled_for: datetime | None = Field(description="When it is (or was) due to run")
+    tries: int = Field(description="Times a worker started it")
+    started: datetime | None = None
+    finished: datetime | None = None
+    duration_seconds: float | None = None
+    result: str | None = Field(default=None, description="What a complete job returned")
+    error: str | None = Field(default=None, description="Why a failed job failed")
+
+
+class Heartbeat(BaseModel):
+    seen: bool = Field(description="A worker reported within the last health-check interval")
+    age_seconds: float | None = Field(description="Seconds since the last report")
+    report: str | None = Field(description="arq's report: jobs complete/failed/retried/ongoing")
+
+
+class Overview(BaseModel):
+    counts: dict[JobState, int]
+    queue_depth: int = Field(description="Jobs waiting in the queue (queued + deferred)")
+    heartbeat: Heartbeat
+    recent_failures: list[JobView]
+
+
+def _ms(moment: datetime | int | float | None) -> datetime | None:
+    if moment is None:
+        return None
+    if isinstance(moment, datetime):
+        return moment.astimezone(UTC)
+    return datetime.fromtimestamp(moment / 1000, UTC)
+
+
+def _short(value: Any, limit: int = 500) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _error(value: Any) -> str:
+    if isinstance(value, BaseException):
+        message = str(value)
+        name = type(value).__name__
+        return _short(f"{name}: {message}" if message else name)
+    return _short(value)
+
+
+def _from_result(job_id: str, result: JobResult) -> JobView:
+    return JobView(
+        id=job_id,
+        function=result.function,
+        args=args_to_string(result.args, result.kwargs),
+        state=JobState.complete if result.success else JobState.failed,
+        enqueued=_ms(result.enqueue_time),
+        scheduled_for=None,
+        tries=result.job_try or 0,
+        started=_ms(result.start_time),
+        finished=_ms(result.finish_time),
+        duration_seconds=round((result.finish_time - result.start_time).total_seconds(), 3),
+        result=_short(result.result) if result.success else None,
+        error=None if result.success else _error(result.result),
+    )
+
+
+def _from_definition(
+    job_id: str, definition: JobDef, score: float, running: bool, tries: int
+) -> JobView:
+    now = timestamp_ms()
+    state = (
+        JobState.in_progress if running else (JobState.deferred if score > now else JobState.queued)
+    )
+    return JobView(
+        id=job_id,
+        function=definition.function,
+        args=args_to_string(definition.args, definition.kwargs),
+        state=state,
+        enqueued=_ms(definition.enqueue_time),
+        scheduled_for=_ms(score),
+        tries=tries,
+    )
+
+
+async def _chunked_get(redis: ArqRedis, keys: list[str]) -> list[bytes | None]:
+    values: list[bytes | None] = []
+    for start in range(0, len(keys), CHUNK):
+        values += await redis.mget(keys[start : start + CHUNK])
+    return values
+
+
+async def _waiting(redis: ArqRedis) -> list[JobView]:
+    """Queued, deferred and running jobs, soonest first (the queue holds all three)."""
+    entries = await redis.zrange(default_queue_name, 0, -1, withscores=True)
+    ids = [raw.decode() for raw, _ in entries]
+    definitions = await _chunked_get(redis, [job_key_prefix + i for i in ids])
+    running = await _chunked_get(redis, [in_progress_key_prefix + i for i in ids])
+    tries = await _chunked_get(redis, [retry_key_prefix + i for i in ids])
+    views = []
+    for job_id, (_, score), raw, progress, tried in zip(
+        ids, entries, definitions, running, tries, strict=True
+    ):
+        if raw is None:
+            continue  # finished (or expired) between the two reads
+        try:
+            definition = deserialize_job(raw)
+        except DeserializationError:
+            continue
+        views.append(
+            _from_definition(job_id, definition, score, progress is not None, int(tried or 0))
+        )
+    return views
+
+
+async def _finished(redis: ArqRedis) -> list[JobView]:
+    """Complete and failed jobs whose results arq still keeps, most recently finished first."""
+    keys = [
+        key.decode() async for key in redis.scan_iter(match=result_key_prefix + "*", count=1000)
+    ]
+    views = []
+    for key, raw in zip(keys, await _chunked_get(redis, keys), strict=True):
+        if raw is None:
+            continue
+        try:
+            result = deserialize_result(raw)
+        except DeserializationError:
+            continue
+        views.append(_from_result(key.removeprefix(result_key_prefix), result))
+    views.sort(key=lambda v: v.finished or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return views
+
+
+@asynccontextmanager
+async def _redis_answers() -> AsyncIterator[None]:
+    """Redis down or stuck: a 503 `redis_unavailable`, after at most REDIS_TIMEOUT_S."""
+    try:
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            yield
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("jobs_redis_unavailable", error=repr(exc)[:300])
+        raise ServiceUnavailable(
+            "Redis, where the job queue lives, does not answer.", code="redis_unavailable"
+        ) from exc
+
+
+async def _all_jobs(redis: ArqRedis) -> list[JobView]:
+    async with _redis_answers():
+        return [*(await _waiting(redis)), *(await _finished(redis))]
+
+
+async def list_jobs(redis: ArqRedis, state: JobState | None) -> list[JobView]:
+    jobs = await _all_jobs(redis)
+    order = list(JobState)
+    if state is not None:
+        return [job for job in jobs if job.state == state]
+    return sorted(jobs, key=lambda job: order.index(job.state))  # stable: keeps each order
+
+
+async def get_job(redis: ArqRedis, job_id: str) -> JobView:
+    for job in await _all_jobs(redis):
+        if job.id == job_id:
+            return job
+    raise NotFound("No such job (finished jobs are kept for an hour).", code="not_found")
+
+
+async def retry_job(redis: ArqRedis, job_id: str) -> JobView:
+    """Enqueue a failed job's function with the same arguments under a new id."""
+    async with _redis_answers():
+        raw = await redis.get(result_key_prefix + job_id)
+    if raw is None:
+        await get_job(redis, job_id)  # 404 if unknown
+        raise Conflict("Only a failed job can be retried.", code="job_not_failed")
+    result = deserialize_result(raw)
+    if result.success:
+        raise Conflict("Only a failed job can be retried.", code="job_not_failed")
+    new_id = f"{job_id.split(':retry:')[0]}:retry:{uuid.uuid4().hex[:8]}"
+    async with _redis_answers():
+        job = await redis.enqueue_job(
+            result.function, *result.args, _job_id=new_id, **result.kwargs
+        )
+    if job is None:  # pragma: no cover - a random id is never taken
+        raise Conflict("The job could not be enqueued again.", code="job_not_failed")
+    log.info("job_retried", job_id=job_id, new_job_id=new_id, function=result.function)
+    return await get_job(redis, new_id)
+
+
+async def abort_job(redis: ArqRedis, job_id: str) -> JobView:
+    """Take a queued or deferred job out of the queue; it is kept as failed ("aborted").
+
+    Done here rather than with arq's `Job.abort()`, which only flags the job for a running
+    worker to cancel (and, for a deferred job, first makes it due at once): this works, and shows
+    at once, even while no worker runs."""
+    async with _redis_answers():
+        aborted = await _abort(redis, job_id)
+    log.info("job_aborted", job_id=job_id, function=aborted)
+    return await get_job(redis, job_id)
+
+
+async def _abort(redis: ArqRedis, job_id: str) -> str:
+    queue_key, in_progress = default_queue_name, in_progress_key_prefix + job_id
+    keep_result_ms = int(_worker_setting("keep_result") * 1000)
+    for _ in range(5):
+        async with redis.pipeline(transaction=True) as pipe:
+            # A worker marks a job in progress under a WATCH of the same key, so either it
+            # starts the job or we remove it, never both.
+            await pipe.watch(in_progress, job_key_prefix + job_id, queue_key)
+            score = await pipe.zscore(queue_key, job_id)
+            raw = await pipe.get(job_key_prefix + job_id)
+            running = await pipe.exists(in_progress)
+            if score is None or raw is None or running:
+                await pipe.reset()
+                await get_job(redis, job_id)  # 404 if unknown
+                raise Conflict(
+                    "Only a queued or deferred job can be aborted.", code="job_not_abortable"
+                )
+            definition = deserialize_job(raw)
+            now = timestamp_ms()
+            result = serialize_result(
+                definition.function,
+                definition.args,
+                definition.kwargs,
+                definition.job_try or 0,
+                int(definition.enqueue_time.timestamp() * 1000),
+                False,
+                asyncio.CancelledError("aborted by an admin"),
+                now,
+                now,
+                f"{job_id}:{definition.function}",
+                queue_key,
+                job_id=job_id,
+            )
+            pipe.multi()
+            pipe.zrem(queue_key, job_id)
+            pipe.delete(job_key_prefix + job_id, retry_key_prefix + job_id)
+            if result is not None:
+                pipe.set(result_key_prefix + job_id, result, px=keep_result_ms)
+            try:
+                await pipe.execute()
+            except WatchError:
+                continue
+        return definition.function
+    raise Conflict("The job changed while aborting it; try again.", code="job_not_abortable")
+
+
+async def heartbeat(redis: ArqRedis, interval_s: float) -> Heartbeat:
+    """arq writes its report with a time-to-live of interval + 1 s: the remaining ttl tells its
+    age, and no key means no worker reported for longer than that."""
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.get(HEALTH_CHECK_KEY)
+        pipe.pttl(HEALTH_CHECK_KEY)
+        report, ttl_ms = await pipe.execute()
+    if report is None:
+        return Heartbeat(seen=False, age_seconds=None, report=None)
+    age = max(0.0, (interval_s + 1) - max(ttl_ms, 0) / 1000)
+    return Heartbeat(seen=True, age_seconds=round(age, 1), report=report.decode())
+
+
+def _worker_setting(name: str) -> float:
+    from app.worker import WorkerSettings  # the worker imports every domain: import late
+
+    return float(getattr(WorkerSettings, name))
+
+
+def health_check_interval() -> float:
+    return _worker_setting("health_check_interval")
+
+
+async def _heartbeat_or_503(redis: ArqRedis) -> Heartbeat:
+    async with _redis_answers():
+        return await heartbeat(redis, health_check_interval())
+
+
+async def overview(redis: ArqRedis) -> Overview:
+    jobs = await _all_jobs(redis)
+    counts = dict.fromkeys(JobState, 0)
+    for job in jobs:
+        counts[job.state] += 1
+    return Overview(
+        counts=counts,
+        queue_depth=counts[JobState.queued] + counts[JobState.deferred],
+        heartbeat=await _heartbeat_or_503(redis),
+        recent_failures=[job for job in jobs if job.state == JobState.failed][:RECENT_FAILURES],
+    )
+
+
+async def collect_metrics(redis: ArqRedis) -> None:
+    """Refresh the job gauges of /metrics from Redis (on each scrape). Redis down: the gauges
+    keep their last values and `meetup_jobs_redis_up` says 0."""
+    try:
+        async with asyncio.timeout(REDIS_TIMEOUT_S):
+            jobs = [*(await _waiting(redis)), *(await _finished(redis))]
+            beat = await heartbeat(redis, health_check_interval())
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("metrics_redis_unavailable", error=repr(exc)[:300])
+        metrics.JOBS_REDIS_UP.set(0)
+        return
+    metrics.JOBS_REDIS_UP.set(1)
+    by_state = dict.fromkeys(JobState, 0)
+    by_outcome: dict[tuple[str, str], int] = {}
+    for job in jobs:
+        by_state[job.state] += 1
+        if job.state in (JobState.complete, JobState.failed):
+            key = (job.function, job.state.value)
+            by_outcome[key] = by_outcome.get(key, 0) + 1
+    for state in (JobState.queued, JobState.deferred, JobState.in_progress):
+        metrics.QUEUE_DEPTH.labels(state.value).set(by_state[state])
+    metrics.JOB_RESULTS.clear()
+    for (function, outcome), count in by_outcome.items():
+        metrics.JOB_RESULTS.labels(function, outcome).set(count)
+    metrics.WORKER_HEARTBEAT_AGE.set(beat.age_seconds if beat.seen else float("inf"))

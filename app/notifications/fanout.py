@@ -1,0 +1,262 @@
+"""The outbox worker: one domain event becomes one notification per recipient.
+
+`process_event` locks the event row (`FOR UPDATE SKIP LOCKED`: a second worker holding the same
+event skips it), writes the notifications and their emails, and marks the event processed, all in
+one transaction; a crash rolls everything back and the retry starts clean. The unique dedupe key
+(`{event_id}:{user_id}:{kind}`) is the second guard.
+
+`announcement_created` goes to every follower of the author, which may be 100 000 people: it is
+done in batches of `BATCH_SIZE` followers in follower-id order, each batch in its own
+transaction that also moves `DomainEvent.cursor` past it, so a crash resumes after the last
+committed batch. After `TIME_BUDGET_S` a job hands the rest to a fresh job, so one big fan-out
+never holds a worker slot for long.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import col
+
+from app.announcements.models import Announcement
+from app.bookings.models import Booking
+from app.core import clock
+from app.core.db import Database, Tx
+from app.core.logging import get_logger
+from app.core.outbox import PROCESS_EVENT_JOB
+from app.notifications import render
+from app.notifications.delivery import deliver
+from app.notifications.models import DomainEvent, EventKind
+from app.notifications.reminders import schedule_reminders
+from app.notifications.render import Notice
+from app.users.models import Follow, User
+
+log = get_logger(__name__)
+
+BATCH_SIZE = 1000
+TIME_BUDGET_S = 5.0
+NEW_ANNOUNCEMENT = "new_announcement"
+# Events that fail this often are left for a person to look at (last_error, /admin).
+MAX_ATTEMPTS = 10
+
+
+class _Context:
+    """What the notices of one event are made of."""
+
+    def __init__(
+        self, event: DomainEvent, announcement: Announcement, booking: Booking | None
+    ) -> None:
+        self.event = event
+        self.announcement = announcement
+        self.booking = booking
+        self.names: dict[uuid.UUID, str] = {}
+
+    def notice(
+        self, user_id: uuid.UUID, kind: str, content: tuple[str, str], *, ics: bool = False
+    ) -> Notice:
+        title, body = content
+        link = (
+            render.booking_link(self.booking)
+            if self.booking is not None
+            else render.meetup_link(self.announcement)
+        )
+        return Notice(
+            user_id=user_id,
+            kind=kind,
+            dedupe_key=f"{self.event.id}:{user_id}:{kind}",
+            title=title,
+            body=body,
+            link=link,
+            announcement_id=self.announcement.id,
+            booking_id=self.booking.id if self.booking is not None else None,
+            event_id=self.event.id,
+            attach_ics=ics,
+        )
+
+    def name(self, user_id: uuid.UUID) -> str:
+        return self.names.get(user_id, "Someone")
+
+
+async def _names(tx: Tx, *user_ids: uuid.UUID) -> dict[uuid.UUID, str]:
+    rows = await tx.session.execute(
+        select(col(User.id), col(User.name)).where(col(User.id).in_(set(user_ids)))
+    )
+    return {user_id: name for user_id, name in rows.all()}
+
+
+def _uuids(values: Any) -> list[uuid.UUID]:
+    out = []
+    for value in values or []:
+        try:
+            out.append(uuid.UUID(str(value)))
+        except ValueError:
+            log.warning("event_payload_bad_user_id", value=str(value)[:64])
+    return out
+
+
+def _booking_notices(c: _Context) -> list[Notice]:
+    """The notices of a booking event (see API.md "Notifications" for who gets what)."""
+    a, b, payload, kind = c.announcement, c.booking, c.event.payload, c.event.kind
+    assert b is not None
+    host, guest = a.author_id, b.guest_id
+    if kind == EventKind.booking_requested:
+        status = str(payload.get("status", "pending"))
+        return [c.notice(host, kind, render.booking_requested(a, b, c.name(guest), status))]
+    if kind == EventKind.booking_approved:
+        return [c.notice(guest, kind, render.booking_approved(a, b, c.name(host)), ics=True)]
+    if kind == EventKind.booking_rejected:
+        content = render.booking_rejected(a, c.name(host), payload.get("reason"))
+        return [c.notice(guest, kind, content)]
+    if kind == EventKind.booking_cancelled:
+        by = str(payload.get("by", "guest"))
+        content = render.booking_cancelled(a, b, by, c.name(guest))
+        return [c.notice(host if by == "guest" else guest, kind, content)]
+    if kind == EventKind.booking_expired:
+        return [c.notice(guest, kind, render.booking_expired(a))]
+    if kind == EventKind.waitlist_promoted:
+        status = str(payload.get("status", "pending"))
+        notices = [
+            c.notice(
+                guest,
+                kind,
+                render.waitlist_promoted_guest(a, b, status),
+                ics=status == "approved",
+            )
+        ]
+        if status == "pending":
+            notices.append(c.notice(host, kind, render.waitlist_promoted_host(a, b, c.name(guest))))
+        return notices
+    log.warning("event_kind_unknown", event_id=str(c.event.id), kind=kind)
+    return []
+
+
+async def _followers_batch(tx: Tx, c: _Context) -> bool:
+    """One batch of the new_announcement fan-out; True when no follower is left."""
+    a, event = c.announcement, c.event
+    query = (
+        select(col(Follow.follower_id))
+        .where(col(Follow.followee_id) == a.author_id)
+        .order_by(col(Follow.follower_id))
+        .limit(BATCH_SIZE)
+    )
+    if event.cursor:
+        query = query.where(col(Follow.follower_id) > uuid.UUID(event.cursor))
+    followers = (await tx.session.scalars(query)).all()
+    if followers:
+        content = render.new_announcement(a, c.name(a.author_id))
+        await deliver(
+            tx,
+            [c.notice(follower, NEW_ANNOUNCEMENT, content) for follower in followers],
+            announcement=a,
+        )
+        event.cursor = str(followers[-1])
+    return len(followers) < BATCH_SIZE
+
+
+async def _handle(tx: Tx, event: DomainEvent) -> bool:
+    """Deliver (a batch of) the event's notices; True when the event is fully processed."""
+    session = tx.session
+    announcement = (
+        await session.get(Announcement, event.announcement_id) if event.announcement_id else None
+    )
+    booking = await session.get(Booking, event.booking_id) if event.booking_id else None
+    if announcement is None:
+        log.info("event_without_announcement", event_id=str(event.id), kind=event.kind)
+        return True
+    c = _Context(event, announcement, booking)
+    kind, payload = event.kind, event.payload
+
+    if kind == EventKind.announcement_created:
+        if event.cursor is None:
+            schedule_reminders(tx, announcement)
+        if announcement.cancelled_at is not None:
+            return True  # cancelled before its fan-out finished: stop telling people about it
+        c.names = await _names(tx, announcement.author_id)
+        return await _followers_batch(tx, c)
+
+    if kind == EventKind.announcement_updated:
+        changed = payload.get("changed") or {}
+        if "event_time" in changed:
+            schedule_reminders(tx, announcement)  # new ids; the old jobs find the time moved
+        content = render.announcement_updated(announcement, changed)
+        notices = [c.notice(g, kind, content, ics=True) for g in _uuids(payload.get("guest_ids"))]
+        await deliver(tx, notices, announcement=announcement)
+        return True
+
+    if kind == EventKind.announcement_cancelled:
+        c.names = await _names(tx, announcement.author_id)
+        content = render.announcement_cancelled(
+            announcement, c.name(announcement.author_id), payload.get("reason")
+        )
+        notices = [c.notice(g, kind, content) for g in _uuids(payload.get("guest_ids"))]
+        await deliver(tx, notices, announcement=announcement)
+        return True
+
+    if booking is None:
+        log.info("event_without_booking", event_id=str(event.id), kind=kind)
+        return True
+    c.names = await _names(tx, announcement.author_id, booking.guest_id)
+    await deliver(tx, _booking_notices(c), announcement=announcement)
+    return True
+
+
+async def _record_failure(db: Database, event_id: uuid.UUID, exc: BaseException) -> None:
+    try:
+        async with db.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(DomainEvent)
+                .where(col(DomainEvent.id) == event_id)
+                .values(
+                    attempts=col(DomainEvent.attempts) + 1,
+                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                )
+            )
+    except Exception:
+        log.warning("event_failure_not_recorded", event_id=str(event_id), exc_info=True)
+
+
+async def process_event(ctx: dict[str, Any], event_id: str) -> str:
+    """Turn one outbox event into notifications (and emails). Idempotent; safe with two workers."""
+    db: Database = ctx["db"]
+    redis = ctx.get("redis")
+    the_id = uuid.UUID(event_id)
+    started = time.monotonic()
+    batches = 0
+    try:
+        while True:
+            async with db.sessionmaker() as session:
+                tx = Tx(session, redis=redis)
+                async with session.begin():
+                    event = await session.get(
+                        DomainEvent,
+                        the_id,
+                        with_for_update={"skip_locked": True},
+                        populate_existing=True,
+                    )
+                    if event is None:
+                        return "skipped"  # unknown, or another worker holds it right now
+                    if event.processed_at is not None:
+                        return "already_processed"
+                    done = await _handle(tx, event)
+                    if done:
+                        event.processed_at = clock.now()
+                    cursor = event.cursor
+                await tx.run_after_commit()
+            batches += 1
+            if done:
+                log.info("event_processed", event_id=event_id, kind=event.kind, batches=batches)
+                return "processed"
+            if time.monotonic() - started >= TIME_BUDGET_S and redis is not None:
+                # Hand over: other jobs get a turn. If this enqueue is lost, the sweep resumes.
+                await redis.enqueue_job(
+                    PROCESS_EVENT_JOB, event_id, _job_id=f"event:{event_id}:after:{cursor}"
+                )
+                log.info("event_continues", event_id=event_id, cursor=cursor, batches=batches)
+                return "continued"
+    except Exception as exc:
+        log.warning("event_failed", event_id=event_id, error=repr(exc)[:500])
+        await _record_failure(db, the_id, exc)
+        raise
