@@ -61,7 +61,7 @@ from app.models import metadata  # noqa: E402
 from tests.support.clock import TestClock  # noqa: E402
 from tests.support.smtp import Mailbox, SMTPSink  # noqa: E402
 
-pytest_plugins = ["tests.support.factories", "tests.support.live"]
+pytest_plugins = ["tests.support.factories", "tests.support.live", "tests.support.meetups"]
 
 configure_logging("INFO", "console")
 

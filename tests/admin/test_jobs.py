@@ -12,11 +12,11 @@ from app.core.db import Database
 from tests.admin.helpers import RunWorker, jobs_in_every_state
 from tests.notifications.helpers import (
     BackgroundWorker,
-    Meetups,
     record_event,
     wait_for_blocked_insert,
 )
 from tests.support.factories import UserFactory
+from tests.support.meetups import Meetups
 
 URL = "/api/v1/admin/jobs"
 

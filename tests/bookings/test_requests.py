@@ -26,7 +26,7 @@ async def test_auto_meetup_approves_at_once_and_counts_the_seats(
     assert body["seats"] == 2
     assert body["message"] == "Can I bring snacks?"
     assert body["announcement"]["id"] == str(meetup.id)
-    assert body["announcement"]["title"] == "Stalker"
+    assert body["announcement"]["title"] == meetup.title
     assert body["guest"] == {
         "id": str(guest.id),
         "name": "Guest",

@@ -10,9 +10,8 @@ import pytest
 from fastapi import FastAPI
 
 from app.core.embedded import EmbeddedRedis
-from tests.bookings.conftest import make_announcement
 
-__all__ = ["OwnRedis", "make_announcement", "own_redis"]
+__all__ = ["OwnRedis", "own_redis"]
 
 
 @dataclass

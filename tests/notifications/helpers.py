@@ -1,11 +1,10 @@
-"""The notification tests' world: meetups and bookings straight in the database, outbox events,
+"""The notification tests' world: outbox events,
 the worker's sweep, and what people find in their inbox and their mailbox."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -13,12 +12,9 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from app.announcements.models import Announcement, Approval
-from app.bookings.models import Booking, BookingStatus
 from app.core import clock, outbox
 from app.core.config import get_settings
 from app.core.db import Database, Tx
-from app.core.shortcodes import new_code
 from app.mail.models import EmailMessage as EmailRow
 from app.notifications.models import DomainEvent, Notification
 from app.worker import sweep
@@ -41,71 +37,6 @@ async def run_sweep(app: FastAPI) -> None:
 async def sweep_and_work(app: FastAPI, run_worker: RunWorker) -> None:
     await run_sweep(app)
     await run_worker()
-
-
-class Meetups:
-    """Announcements and bookings written straight to the database."""
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    async def create(self, host: TestUser, **overrides: Any) -> Announcement:
-        event_time = overrides.pop("event_time", clock.now() + timedelta(days=2))
-        duration = overrides.pop("duration_minutes", 120)
-        announcement = Announcement(
-            author_id=host.id,
-            title=overrides.pop("title", "Stalker night"),
-            movie_title=overrides.pop("movie_title", "Stalker"),
-            location=overrides.pop("location", "12 Film Street"),
-            event_time=event_time,
-            duration_minutes=duration,
-            ends_at=event_time + timedelta(minutes=duration),
-            tickets_count=overrides.pop("tickets_count", 4),
-            approval=overrides.pop("approval", Approval.manual),
-            short_code=new_code(),
-            **overrides,
-        )
-        async with self.db.sessionmaker() as session, session.begin():
-            session.add(announcement)
-        return announcement
-
-    async def book(
-        self,
-        announcement: Announcement,
-        guest: TestUser,
-        status: BookingStatus = BookingStatus.approved,
-        *,
-        seats: int = 1,
-        approved_at: datetime | None = None,
-    ) -> Booking:
-        if status == BookingStatus.approved and approved_at is None:
-            approved_at = clock.now()
-        booking = Booking(
-            announcement_id=announcement.id,
-            guest_id=guest.id,
-            seats=seats,
-            status=status,
-            event_time=announcement.event_time,
-            ends_at=announcement.ends_at,
-            approved_at=approved_at,
-            short_code=new_code(),
-        )
-        async with self.db.sessionmaker() as session, session.begin():
-            session.add(booking)
-            if status == BookingStatus.approved:
-                row = await session.get(Announcement, announcement.id, with_for_update=True)
-                assert row is not None
-                row.approved_seats += seats
-        return booking
-
-    async def update(self, announcement_id: uuid.UUID, **values: Any) -> Announcement:
-        async with self.db.sessionmaker() as session, session.begin():
-            row = await session.get(Announcement, announcement_id, with_for_update=True)
-            assert row is not None
-            for name, value in values.items():
-                setattr(row, name, value)
-            row.ends_at = row.event_time + timedelta(minutes=row.duration_minutes)
-        return row
 
 
 async def record_event(app: FastAPI, kind: str, **fields: Any) -> uuid.UUID:

@@ -17,7 +17,6 @@ from app.core.db import Database
 from app.notifications.fanout import process_event
 from app.notifications.models import DomainEvent, Notification
 from tests.notifications.helpers import (
-    Meetups,
     RunWorker,
     event,
     ics_of,
@@ -31,6 +30,7 @@ from tests.notifications.helpers import (
 from tests.support.announcements import create_announcement
 from tests.support.clock import TestClock
 from tests.support.factories import UserFactory
+from tests.support.meetups import Meetups
 from tests.support.smtp import Mailbox
 
 API = "/api/v1"

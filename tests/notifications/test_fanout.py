@@ -12,7 +12,6 @@ from app.notifications import fanout
 from app.notifications.models import Notification
 from tests.notifications.helpers import (
     BackgroundWorker,
-    Meetups,
     RunWorker,
     add_followers,
     email_count,
@@ -24,6 +23,7 @@ from tests.notifications.helpers import (
 )
 from tests.support.clock import TestClock
 from tests.support.factories import UserFactory
+from tests.support.meetups import Meetups
 from tests.support.smtp import Mailbox
 
 

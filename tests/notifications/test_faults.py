@@ -18,7 +18,6 @@ from app.notifications.models import DomainEvent, Notification
 from app.notifications.reminders import reminder_job_id, send_reminder
 from tests.notifications.helpers import (
     BackgroundWorker,
-    Meetups,
     RunWorker,
     add_followers,
     inbox,
@@ -34,6 +33,7 @@ from tests.notifications.helpers import (
 from tests.support.announcements import create_announcement
 from tests.support.clock import TestClock
 from tests.support.factories import UserFactory
+from tests.support.meetups import Meetups
 from tests.support.smtp import Mailbox, SMTPSink
 
 

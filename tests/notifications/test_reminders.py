@@ -15,7 +15,6 @@ from app.bookings.models import BookingStatus
 from app.notifications.models import Notification
 from app.notifications.reminders import reminder_job_id, send_reminder, send_review_invitations
 from tests.notifications.helpers import (
-    Meetups,
     RunWorker,
     ics_of,
     inbox,
@@ -29,6 +28,7 @@ from tests.notifications.helpers import (
 )
 from tests.support.clock import TestClock
 from tests.support.factories import UserFactory
+from tests.support.meetups import Meetups
 from tests.support.smtp import Mailbox
 
 
