@@ -19,7 +19,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from app.announcements import queries, service
@@ -80,7 +80,6 @@ async def create_announcement(
     user: CurrentUser,
     body: AnnouncementCreate,
     tx: Transaction,
-    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> AnnouncementPublic | JSONResponse:
     """Announce a meetup; the author's followers are told.
@@ -95,14 +94,13 @@ async def create_announcement(
         return await queries.announcement_view(tx.session, announcement.id)
 
     return await idempotency.run_once(
-        request.app.state.db,
+        tx,
         user_id=user.id,
         route="POST /announcements",
         key=idempotency_key,
         payload=body.model_dump(),
         status_code=201,
         work=work,
-        commit=tx.session.commit,
     )
 
 

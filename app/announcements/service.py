@@ -265,7 +265,14 @@ async def update_announcement(
             .execution_options(synchronize_session=False)
         )
     if announcement.tickets_count > old_tickets:
-        await bookings_service.promote_waitlist(tx, announcement)
+        await bookings_service.promote_waitlist(
+            tx,
+            announcement_id=announcement.id,
+            approval=announcement.approval,
+            tickets_left=announcement.tickets_left,
+            closed=False,  # _require_not_closed above
+        )
+        await session.refresh(announcement, ["approved_seats", "waitlist_count"])
     await outbox.record(
         tx,
         EventKind.announcement_updated,

@@ -50,9 +50,9 @@ def _view(booking: Booking, announcement: Announcement, guest: User, host: User)
     )
 
 
-async def booking_view(session: AsyncSession, booking_id: uuid.UUID) -> BookingPublic:
-    row = (await session.execute(_base().where(Booking.id == booking_id))).one()
-    return _view(*row)
+async def booking_view(session: AsyncSession, booking_id: uuid.UUID) -> BookingPublic | None:
+    row = (await session.execute(_base().where(Booking.id == booking_id))).one_or_none()
+    return None if row is None else _view(*row)
 
 
 async def list_bookings(

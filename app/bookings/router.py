@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 
 from app.announcements.models import Announcement
@@ -30,6 +30,15 @@ async def _existing_announcement(announcement_id: uuid.UUID, tx: Transaction) ->
     return announcement
 
 
+async def _seat_request_facts(
+    announcement_id: uuid.UUID, user: CurrentUser, tx: Transaction
+) -> service.SeatRequestFacts:
+    """The facts a seat request's rules need, read before the body is validated (404 first)."""
+    return await service.seat_request_facts(
+        tx.session, guest_id=user.id, announcement_id=announcement_id
+    )
+
+
 ExistingAnnouncement = Annotated[Announcement, Depends(_existing_announcement)]
 
 IdempotencyKey = Annotated[
@@ -51,29 +60,26 @@ IdempotencyKey = Annotated[
 async def request_seats(
     announcement_id: uuid.UUID,
     user: CurrentUser,
-    announcement: ExistingAnnouncement,
+    facts: Annotated[service.SeatRequestFacts, Depends(_seat_request_facts)],
     body: BookingCreate,
     tx: Transaction,
-    request: Request,
     idempotency_key: IdempotencyKey = None,
 ) -> BookingPublic | JSONResponse:
     """Request seats on a meetup (auto: approved at once; manual: pending)."""
 
     async def work() -> BookingPublic:
-        booking = await service.request_seats(
-            tx, guest=user, announcement_id=announcement_id, data=body
+        return await service.request_seats(
+            tx, guest=user, announcement_id=announcement_id, data=body, facts=facts
         )
-        return await queries.booking_view(tx.session, booking.id)
 
     return await idempotency.run_once(
-        request.app.state.db,
+        tx,
         user_id=user.id,
         route="POST /announcements/{id}/bookings",
         key=idempotency_key,
         payload={"announcement_id": announcement_id, "body": body.model_dump()},
         status_code=201,
         work=work,
-        commit=tx.session.commit,
     )
 
 
@@ -127,8 +133,10 @@ async def my_bookings(
 )
 async def get_booking(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
     """One booking (its guest, its host or an admin; anyone else gets 404)."""
-    booking = await service.get_visible_booking(tx.session, booking_id, user)
-    return await queries.booking_view(tx.session, booking.id)
+    view = await queries.booking_view(tx.session, booking_id)
+    if view is None or not (user.id in (view.guest.id, view.host.id) or user.role == Role.admin):
+        raise NotFound("No such booking.")
+    return view
 
 
 @router.post(
@@ -138,8 +146,7 @@ async def get_booking(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction)
 )
 async def approve(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
     """Approve a pending or waitlisted booking (the host)."""
-    booking = await service.approve_booking(tx, booking_id=booking_id, user=user)
-    return await queries.booking_view(tx.session, booking.id)
+    return await service.approve_booking(tx, booking_id=booking_id, user=user)
 
 
 @router.post(
@@ -151,10 +158,9 @@ async def reject(
     booking_id: uuid.UUID, user: CurrentUser, tx: Transaction, body: RejectRequest | None = None
 ) -> BookingPublic:
     """Reject a pending or waitlisted booking (the host)."""
-    booking = await service.reject_booking(
+    return await service.reject_booking(
         tx, booking_id=booking_id, user=user, reason=body.reason if body else None
     )
-    return await queries.booking_view(tx.session, booking.id)
 
 
 @router.post(
@@ -164,5 +170,4 @@ async def reject(
 )
 async def cancel(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
     """Cancel a booking (its guest or its host); freed seats go to the waitlist."""
-    booking = await service.cancel_booking(tx, booking_id=booking_id, user=user)
-    return await queries.booking_view(tx.session, booking.id)
+    return await service.cancel_booking(tx, booking_id=booking_id, user=user)

@@ -1,356 +1,414 @@
 """Seat requests, approval, rejection, cancellation and the waitlist — without ever overbooking.
 
-Every change of `Announcement.approved_seats` happens while holding the announcement's row lock
-(`SELECT ... FOR UPDATE`), inside the request's short transaction; the CHECK constraint
-`approved_seats <= tickets_count` is the last line of defence. Lock order, to rule out deadlocks:
-the guest's advisory lock (only when creating), then the announcement row, then booking rows.
-Everything that needs no lock is read and validated before taking it.
+Every change of an announcement's seat counters happens while holding the announcement's row
+lock, inside the request's one transaction; the CHECK constraint `approved_seats <= tickets_count`
+is the last line of defence. Lock order, to rule out deadlocks: the guest's advisory lock (only
+when requesting seats), then the announcement row, then booking rows.
+
+The hot paths are two statements each (app/bookings/statements.py): the facts the rules need, then
+one write that re-checks under the lock. The rules are decided here, in the contract's order.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.announcements.models import Announcement, Approval
-from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
-from app.bookings.schemas import BookingCreate
-from app.bookings.transitions import move
+from app.announcements.models import Approval
+from app.bookings import statements
+from app.bookings.models import BookingStatus
+from app.bookings.schemas import (
+    BookingAnnouncement,
+    BookingCreate,
+    BookingGuest,
+    BookingHost,
+    BookingPublic,
+)
+from app.bookings.transitions import check_move, counter_deltas
 from app.core import clock, outbox
-from app.core.config import get_settings
 from app.core.db import Tx
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.logging import get_logger
 from app.core.metrics import BOOKINGS
 from app.core.shortcodes import new_code
 from app.notifications.models import EventKind
-from app.users import service as users_service
 from app.users.models import Role, User
+from app.users.schemas import Rating, guest_rating
 
 log = get_logger(__name__)
 S = BookingStatus
 
-
-def _closed(announcement: Announcement) -> Conflict | None:
-    if announcement.cancelled_at is not None:
-        return Conflict("This meetup was cancelled.", code="announcement_closed")
-    if clock.now() >= announcement.event_time:
-        return Conflict("This meetup has already started.", code="announcement_closed")
-    return None
+_CLOSED_DETAIL = "This meetup was cancelled or has already started."
+_ALREADY_BOOKED = "You already have a booking for this meetup."
 
 
-async def _lock_announcement(session: AsyncSession, announcement_id: uuid.UUID) -> Announcement:
-    announcement = await session.get(
-        Announcement, announcement_id, with_for_update=True, populate_existing=True
-    )
-    if announcement is None:
+def _already_booked() -> Conflict:
+    return Conflict(_ALREADY_BOOKED, code="already_booked")
+
+
+def _closed() -> Conflict:
+    return Conflict(_CLOSED_DETAIL, code="announcement_closed")
+
+
+def _no_seats(tickets_left: int) -> Conflict:
+    BOOKINGS.labels("no_seats").inc()
+    return Conflict(f"Only {max(tickets_left, 0)} seat(s) left.", code="no_seats")
+
+
+# --- requesting seats ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SeatRequestFacts:
+    """What the rules of a seat request need to know before the seats are taken."""
+
+    announcement_id: uuid.UUID
+    host_id: uuid.UUID
+    host_name: str
+    host_rating: Rating
+    sub_only: bool
+    closed: bool
+    follows_host: bool
+
+
+async def seat_request_facts(
+    session: AsyncSession, *, guest_id: uuid.UUID, announcement_id: uuid.UUID
+) -> SeatRequestFacts:
+    """One query; 404 if there is no such announcement. Takes the guest's advisory lock."""
+    row = (
+        await session.execute(
+            statements.SEAT_REQUEST_FACTS,
+            {"guest_id": guest_id, "announcement_id": announcement_id, "now": clock.now()},
+        )
+    ).one_or_none()
+    if row is None:
         raise NotFound("No such announcement.")
-    return announcement
-
-
-async def _active_booking_of(
-    session: AsyncSession, guest_id: uuid.UUID, announcement_id: uuid.UUID
-) -> Booking | None:
-    return await session.scalar(
-        select(Booking).where(
-            Booking.guest_id == guest_id,
-            Booking.announcement_id == announcement_id,
-            Booking.status.in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
-        )
+    return SeatRequestFacts(
+        announcement_id=row.id,
+        host_id=row.author_id,
+        host_name=row.host_name,
+        host_rating=Rating.of(row.host_rating_sum, row.host_rating_count),
+        sub_only=row.sub_only,
+        closed=row.closed,
+        follows_host=row.follows_host,
     )
-
-
-async def _overlapping_booking(
-    session: AsyncSession, guest_id: uuid.UUID, announcement: Announcement
-) -> bool:
-    found = await session.scalar(
-        select(Booking.id)
-        .where(
-            Booking.guest_id == guest_id,
-            Booking.status.in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
-            Booking.announcement_id != announcement.id,
-            Booking.event_time < announcement.ends_at,
-            Booking.ends_at > announcement.event_time,
-        )
-        .limit(1)
-    )
-    return found is not None
 
 
 async def request_seats(
-    tx: Tx, *, guest: User, announcement_id: uuid.UUID, data: BookingCreate
-) -> Booking:
-    session = tx.session
-    # 1. Everything that needs no lock.
-    announcement = await session.get(Announcement, announcement_id)
-    if announcement is None:
-        raise NotFound("No such announcement.")
-    if announcement.author_id == guest.id:
+    tx: Tx,
+    *,
+    guest: User,
+    announcement_id: uuid.UUID,
+    data: BookingCreate,
+    facts: SeatRequestFacts | None = None,
+) -> BookingPublic:
+    """Request seats: `approved` (auto), `pending` (manual) or `waitlisted`; errors in the
+    contract's order (403 own_announcement, subscribers_only; 409 announcement_closed,
+    already_booked, time_conflict, no_seats)."""
+    if facts is None:
+        facts = await seat_request_facts(
+            tx.session, guest_id=guest.id, announcement_id=announcement_id
+        )
+    if facts.host_id == guest.id:
         raise Forbidden("You cannot book your own meetup.", code="own_announcement")
-    if announcement.sub_only and not await users_service.is_following(
-        session, guest.id, announcement.author_id
-    ):
+    if facts.sub_only and not facts.follows_host:
         raise Forbidden(
             "This meetup is for the host's followers: follow them first.",
             code="subscribers_only",
         )
-    if (closed := _closed(announcement)) is not None:
-        raise closed
-    if await _active_booking_of(session, guest.id, announcement.id):
-        raise Conflict("You already have a booking for this meetup.", code="already_booked")
+    if facts.closed:
+        raise _closed()
 
-    # 2. One guest's requests run one at a time, so two racing requests cannot both pass the
-    #    overlap check. An advisory lock: it blocks nothing else of the user's.
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"booking-guest:{guest.id}"},
-    )
-    if await _active_booking_of(session, guest.id, announcement.id):
-        raise Conflict("You already have a booking for this meetup.", code="already_booked")
-    if await _overlapping_booking(session, guest.id, announcement):
-        raise Conflict("You have another booking at an overlapping time.", code="time_conflict")
-
-    # 3. The seat decision, serialized on the announcement's row.
-    status = await _take_seats(session, announcement, data)
-    booking = Booking(
-        announcement_id=announcement.id,
-        guest_id=guest.id,
+    now = clock.now()
+    booking_id, event_id = uuid.uuid4(), uuid.uuid4()
+    try:
+        row = (
+            await tx.session.execute(
+                statements.REQUEST_SEATS,
+                {
+                    "announcement_id": announcement_id,
+                    "guest_id": guest.id,
+                    "seats": data.seats,
+                    "join_waitlist": data.join_waitlist,
+                    "message": data.message,
+                    "booking_id": booking_id,
+                    "event_id": event_id,
+                    "short_code": new_code(),
+                    "now": now,
+                },
+            )
+        ).one()
+    except IntegrityError as exc:  # the partial unique index: one active booking per guest
+        if "uq_booking_active_guest" in str(exc.orig):
+            raise _already_booked() from exc
+        raise
+    match row.outcome:
+        case "announcement_closed":
+            raise _closed()
+        case "already_booked":
+            raise _already_booked()
+        case "time_conflict":
+            raise Conflict(
+                "You have another booking at an overlapping time.", code="time_conflict"
+            )
+        case "no_seats":
+            raise _no_seats(row.tickets_left)
+    status = BookingStatus(row.outcome)
+    outbox.enqueue_processing(tx, event_id)
+    BOOKINGS.labels(status.value).inc()
+    log.info("booking_created", booking_id=str(booking_id), status=status.value)
+    return BookingPublic.model_construct(
+        id=booking_id,
+        announcement=BookingAnnouncement.model_construct(
+            id=announcement_id,
+            title=row.title,
+            movie_title=row.movie_title,
+            event_time=row.event_time,
+            location=row.location,
+        ),
+        guest=BookingGuest.model_construct(
+            id=guest.id, name=guest.name, guest_rating=guest_rating(guest)
+        ),
+        host=BookingHost.model_construct(
+            id=facts.host_id, name=facts.host_name, host_rating=facts.host_rating
+        ),
         seats=data.seats,
         status=status,
         message=data.message,
-        event_time=announcement.event_time,
-        ends_at=announcement.ends_at,
-        approved_at=clock.now() if status == S.approved else None,
-        short_code=new_code(),
+        reason=None,
+        created=now,
+        modified=now,
     )
-    session.add(booking)
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # the partial unique index: one active booking per guest
-        raise Conflict(
-            "You already have a booking for this meetup.", code="already_booked"
-        ) from exc
-    kind = EventKind.booking_approved if status == S.approved else EventKind.booking_requested
-    await outbox.record(
-        tx,
-        kind,
-        announcement_id=announcement.id,
-        booking_id=booking.id,
-        actor_id=guest.id,
-        payload={"status": status.value},
-    )
-    BOOKINGS.labels(status.value).inc()
-    log.info("booking_created", booking_id=str(booking.id), status=status.value)
-    return booking
-
-
-async def _take_seats(
-    session: AsyncSession, announcement: Announcement, data: BookingCreate
-) -> BookingStatus:
-    """Decide the new booking's status and move the seat counters, serialized on the row.
-
-    Two strategies (BOOKING_STRATEGY), measured side by side in the benchmark:
-    - "lock": SELECT ... FOR UPDATE, decide in Python, UPDATE (two round trips under the lock);
-    - "conditional": for an auto meetup, one `UPDATE ... WHERE approved_seats + n <= tickets_count
-      RETURNING`; only when that finds no room does it fall back to the locking path.
-    """
-    auto = announcement.approval == Approval.auto
-    if auto and get_settings().booking_strategy == "conditional":
-        taken = await session.execute(
-            update(Announcement)
-            .where(
-                Announcement.id == announcement.id,
-                Announcement.cancelled_at.is_(None),  # type: ignore[union-attr]
-                Announcement.event_time > clock.now(),
-                Announcement.approved_seats + data.seats <= Announcement.tickets_count,
-            )
-            .values(approved_seats=Announcement.approved_seats + data.seats)
-            .returning(Announcement.id)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.first() is not None:
-            return S.approved
-    locked = await _lock_announcement(session, announcement.id)
-    if (closed := _closed(locked)) is not None:
-        raise closed
-    if data.seats <= locked.tickets_left:
-        if auto:
-            locked.approved_seats += data.seats
-            return S.approved
-        return S.pending
-    if data.join_waitlist:
-        locked.waitlist_count += 1
-        return S.waitlisted
-    BOOKINGS.labels("no_seats").inc()
-    raise Conflict(f"Only {locked.tickets_left} seat(s) left.", code="no_seats")
-
-
-async def promote_waitlist(tx: Tx, announcement: Announcement) -> list[Booking]:
-    """Move the earliest waitlisted bookings whose seats fit into the free seats (auto:
-    approved; manual: pending, for the host to decide). The caller holds the row lock."""
-    if announcement.cancelled_at is not None or clock.now() >= announcement.event_time:
-        return []
-    budget = announcement.tickets_left
-    if budget <= 0:
-        return []
-    waiting = (
-        await tx.session.scalars(
-            select(Booking)
-            .where(Booking.announcement_id == announcement.id, Booking.status == S.waitlisted)
-            .order_by(Booking.created_at, Booking.id)
-            .with_for_update()
-        )
-    ).all()
-    promoted = []
-    for booking in waiting:
-        if booking.seats > budget:
-            continue
-        budget -= booking.seats
-        if announcement.approval == Approval.auto:
-            move(booking, S.approved)
-            announcement.approved_seats += booking.seats
-        else:
-            move(booking, S.pending)
-        announcement.waitlist_count -= 1
-        promoted.append(booking)
-    await tx.session.flush()
-    for booking in promoted:
-        await outbox.record(
-            tx,
-            EventKind.waitlist_promoted,
-            announcement_id=announcement.id,
-            booking_id=booking.id,
-            payload={"status": booking.status.value},
-        )
-    return promoted
 
 
 # --- the host's and the guest's decisions ----------------------------------------------------------
 
 
-async def _booking_for_change(
-    tx: Tx, booking_id: uuid.UUID, user: User
-) -> tuple[Booking, Announcement]:
-    """The booking and its announcement, both locked (announcement first), if `user` may see it."""
-    booking = await tx.session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFound("No such booking.")
-    announcement = await _lock_announcement(tx.session, booking.announcement_id)
-    booking = await tx.session.get(
-        Booking, booking_id, with_for_update=True, populate_existing=True
-    )
-    assert booking is not None
-    is_host = announcement.author_id == user.id
-    if not (is_host or booking.guest_id == user.id or user.role == Role.admin):
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A booking and its announcement as read under the announcement's row lock."""
+
+    row: Any  # the DECISION_FACTS row
+
+    @property
+    def status(self) -> BookingStatus:
+        return BookingStatus(self.row.status)
+
+    @property
+    def tickets_left(self) -> int:
+        return int(self.row.tickets_count - self.row.approved_seats)
+
+    def is_closed(self, now: datetime) -> bool:
+        return self.row.cancelled_at is not None or now >= self.row.event_time
+
+    def has_started(self, now: datetime) -> bool:
+        return self.row.cancelled_at is None and now >= self.row.event_time
+
+    def is_host(self, user: User) -> bool:
+        return bool(self.row.author_id == user.id)
+
+    def view(self, status: BookingStatus, reason: str | None, modified: datetime) -> BookingPublic:
+        r = self.row
+        return BookingPublic.model_construct(
+            id=r.id,
+            announcement=BookingAnnouncement.model_construct(
+                id=r.announcement_id,
+                title=r.title,
+                movie_title=r.movie_title,
+                event_time=r.event_time,
+                location=r.location,
+            ),
+            guest=BookingGuest.model_construct(
+                id=r.guest_id,
+                name=r.guest_name,
+                guest_rating=Rating.of(r.guest_rating_sum, r.guest_rating_count),
+            ),
+            host=BookingHost.model_construct(
+                id=r.author_id,
+                name=r.host_name,
+                host_rating=Rating.of(r.host_rating_sum, r.host_rating_count),
+            ),
+            seats=r.seats,
+            status=status,
+            message=r.message,
+            reason=reason,
+            created=r.created_at,
+            modified=modified,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """What a decision does: the new status, the event that reports it, and its payload."""
+
+    to: BookingStatus
+    event: EventKind
+    payload: dict[str, Any]
+    reason: str | None = None
+
+
+async def _read_locked(tx: Tx, booking_id: uuid.UUID, user: User) -> Decision:
+    row = (
+        await tx.session.execute(statements.DECISION_FACTS, {"booking_id": booking_id})
+    ).one_or_none()
+    if row is None or not (
+        row.author_id == user.id or row.guest_id == user.id or user.role == Role.admin
+    ):
         raise NotFound("No such booking.")  # someone else's booking: not even its existence
-    return booking, announcement
+    return Decision(row)
 
 
-def _require_host(announcement: Announcement, user: User) -> None:
-    if announcement.author_id != user.id and user.role != Role.admin:
+async def _move(
+    tx: Tx,
+    *,
+    booking_id: uuid.UUID,
+    current: BookingStatus,
+    move: Move,
+    seats: int,
+    actor_id: uuid.UUID | None,
+    now: datetime,
+) -> bool:
+    """Apply `move` if the booking is still `current`; the caller holds the row lock."""
+    approved_delta, waitlist_delta = counter_deltas(current, move.to, seats)
+    event_id = uuid.uuid4()
+    result = (
+        await tx.session.execute(
+            statements.MOVE_BOOKING,
+            {
+                "booking_id": booking_id,
+                "from_status": current.value,
+                "to_status": move.to.value,
+                "reason": move.reason,
+                "approved_delta": approved_delta,
+                "waitlist_delta": waitlist_delta,
+                "event_id": event_id,
+                "event_kind": move.event.value,
+                "actor_id": actor_id,
+                "payload": move.payload,
+                "now": now,
+            },
+        )
+    ).one()
+    if not result.moved:
+        return False
+    outbox.enqueue_processing(tx, event_id)
+    return True
+
+
+async def _decide(
+    tx: Tx, booking_id: uuid.UUID, user: User, rules: Callable[[Decision, datetime], Move]
+) -> tuple[Decision, Move]:
+    """Read the booking under the lock, let `rules` check and choose the move, apply it.
+
+    The booking's status was read in the same statement that waited for the lock, so a change
+    committed meanwhile can make it stale; then the guarded write moves nothing and the facts are
+    read once more, now under the lock, where they can no longer change."""
+    for _ in range(2):
+        decision = await _read_locked(tx, booking_id, user)
+        now = clock.now()
+        move = rules(decision, now)
+        if await _move(
+            tx,
+            booking_id=booking_id,
+            current=decision.status,
+            move=move,
+            seats=decision.row.seats,
+            actor_id=user.id,
+            now=now,
+        ):
+            return decision, move
+    raise RuntimeError(f"booking {booking_id} changed under the announcement's row lock")
+
+
+def _require_host(decision: Decision, user: User) -> None:
+    if not decision.is_host(user) and user.role != Role.admin:
         raise Forbidden("Only the host decides on bookings.")
 
 
-async def approve_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> Booking:
-    booking, announcement = await _booking_for_change(tx, booking_id, user)
-    _require_host(announcement, user)
-    if (closed := _closed(announcement)) is not None:
-        raise closed
-    was_waitlisted = booking.status == S.waitlisted
-    move(booking, S.approved)  # 409 invalid_transition unless pending or waitlisted
-    if booking.seats > announcement.tickets_left:
-        raise Conflict(f"Only {announcement.tickets_left} seat(s) left.", code="no_seats")
-    announcement.approved_seats += booking.seats
-    if was_waitlisted:
-        announcement.waitlist_count -= 1
-    await tx.session.flush()
-    await outbox.record(
-        tx,
-        EventKind.booking_approved,
-        announcement_id=announcement.id,
-        booking_id=booking.id,
-        actor_id=user.id,
-    )
-    return booking
+async def approve_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> BookingPublic:
+    def rules(decision: Decision, now: datetime) -> Move:
+        _require_host(decision, user)
+        if decision.is_closed(now):
+            raise _closed()
+        check_move(decision.status, S.approved)
+        if decision.row.seats > decision.tickets_left:
+            raise _no_seats(decision.tickets_left)
+        return Move(S.approved, EventKind.booking_approved, {})
+
+    decision, move = await _decide(tx, booking_id, user, rules)
+    return decision.view(move.to, decision.row.reason, clock.now())
 
 
 async def reject_booking(
     tx: Tx, *, booking_id: uuid.UUID, user: User, reason: str | None
-) -> Booking:
-    booking, announcement = await _booking_for_change(tx, booking_id, user)
-    _require_host(announcement, user)
-    was_waitlisted = booking.status == S.waitlisted
-    move(booking, S.rejected)
-    booking.reason = reason
-    if was_waitlisted:
-        announcement.waitlist_count -= 1
-    await tx.session.flush()
-    await outbox.record(
-        tx,
-        EventKind.booking_rejected,
-        announcement_id=announcement.id,
-        booking_id=booking.id,
-        actor_id=user.id,
-        payload={"reason": reason},
-    )
-    return booking
+) -> BookingPublic:
+    def rules(decision: Decision, now: datetime) -> Move:
+        _require_host(decision, user)
+        check_move(decision.status, S.rejected)
+        return Move(S.rejected, EventKind.booking_rejected, {"reason": reason}, reason=reason)
+
+    decision, move = await _decide(tx, booking_id, user, rules)
+    return decision.view(move.to, reason or decision.row.reason, clock.now())
 
 
-async def cancel_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> Booking:
-    booking, announcement = await _booking_for_change(tx, booking_id, user)
-    by_guest = booking.guest_id == user.id
-    if announcement.cancelled_at is None and clock.now() >= announcement.event_time:
-        raise Conflict(
-            "The meetup has started: it is too late to cancel.", code="announcement_closed"
+async def cancel_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> BookingPublic:
+    def rules(decision: Decision, now: datetime) -> Move:
+        if decision.has_started(now):
+            raise Conflict(
+                "The meetup has started: it is too late to cancel.", code="announcement_closed"
+            )
+        check_move(decision.status, S.cancelled)  # 409 invalid_transition once it is over
+        by = "guest" if decision.row.guest_id == user.id else "host"
+        return Move(S.cancelled, EventKind.booking_cancelled, {"by": by})
+
+    decision, move = await _decide(tx, booking_id, user, rules)
+    if decision.status == S.approved:
+        row = decision.row
+        await promote_waitlist(
+            tx,
+            announcement_id=row.announcement_id,
+            approval=Approval(row.approval),
+            tickets_left=decision.tickets_left + row.seats,
+            closed=decision.is_closed(clock.now()),
         )
-    previous = booking.status
-    move(booking, S.cancelled)  # 409 invalid_transition for a booking already over
-    if previous == S.approved:
-        announcement.approved_seats -= booking.seats
-    elif previous == S.waitlisted:
-        announcement.waitlist_count -= 1
-    await tx.session.flush()
-    await outbox.record(
-        tx,
-        EventKind.booking_cancelled,
-        announcement_id=announcement.id,
-        booking_id=booking.id,
-        actor_id=user.id,
-        payload={"by": "guest" if by_guest else "host"},
-    )
-    if previous == S.approved:
-        await promote_waitlist(tx, announcement)
-    return booking
+    return decision.view(move.to, decision.row.reason, clock.now())
 
 
-# --- reading -------------------------------------------------------------------------------------
-
-
-async def get_visible_booking(session: AsyncSession, booking_id: uuid.UUID, user: User) -> Booking:
-    row = (
-        await session.execute(
-            select(Booking, Announcement.author_id)
-            .join(Announcement, Announcement.id == Booking.announcement_id)
-            .where(Booking.id == booking_id)
+async def promote_waitlist(
+    tx: Tx,
+    *,
+    announcement_id: uuid.UUID,
+    approval: Approval,
+    tickets_left: int,
+    closed: bool,
+) -> int:
+    """Move the earliest waitlisted bookings whose seats fit into the free seats (auto:
+    approved; manual: pending, for the host to decide). The caller holds the announcement's row
+    lock and passes its state after its own change. Returns how many were promoted."""
+    if closed or tickets_left <= 0:
+        return 0
+    to = S.approved if approval == Approval.auto else S.pending
+    move = Move(to, EventKind.waitlist_promoted, {"status": to.value})
+    budget, promoted, now = tickets_left, 0, clock.now()
+    waiting = await tx.session.execute(statements.WAITLIST, {"announcement_id": announcement_id})
+    for booking_id, seats in waiting.all():
+        if seats > budget:
+            continue
+        budget -= seats
+        await _move(
+            tx,
+            booking_id=booking_id,
+            current=S.waitlisted,
+            move=move,
+            seats=seats,
+            actor_id=None,
+            now=now,
         )
-    ).first()
-    if row is None:
-        raise NotFound("No such booking.")
-    booking, host_id = row
-    if user.id not in (booking.guest_id, host_id) and user.role != Role.admin:
-        raise NotFound("No such booking.")
-    return booking
-
-
-async def count_active(session: AsyncSession, announcement_id: uuid.UUID) -> int:
-    return int(
-        await session.scalar(
-            select(func.count())
-            .select_from(Booking)
-            .where(Booking.announcement_id == announcement_id, Booking.status.in_(ACTIVE_STATUSES))  # type: ignore[attr-defined]
-        )
-        or 0
-    )
+        promoted += 1
+    return promoted

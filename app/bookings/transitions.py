@@ -1,4 +1,6 @@
-"""The booking state machine: every status change goes through `move`."""
+"""The booking state machine: which status may follow which, and what each move does to the
+announcement's seat counters. Every status change is checked here (`check_move`, or `move` for an
+ORM row) and its counter shift comes from `counter_deltas`."""
 
 from __future__ import annotations
 
@@ -17,18 +19,26 @@ ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
 }
 
 
-def can_move(booking: Booking, to: BookingStatus) -> bool:
-    return to in ALLOWED[booking.status]
+def check_move(current: BookingStatus, to: BookingStatus) -> None:
+    """409 invalid_transition unless a `current` booking may become `to`."""
+    if to not in ALLOWED[current]:
+        raise Conflict(
+            f"A {current.value} booking cannot become {to.value}.", code="invalid_transition"
+        )
+
+
+def counter_deltas(current: BookingStatus | None, to: BookingStatus, seats: int) -> tuple[int, int]:
+    """How (approved_seats, waitlist_count) of the announcement change when a booking of `seats`
+    moves from `current` (None: a new booking) to `to`. The caller holds the row lock."""
+    approved = (seats if to == S.approved else 0) - (seats if current == S.approved else 0)
+    waitlisted = (to == S.waitlisted) - (current == S.waitlisted)
+    return approved, int(waitlisted)
 
 
 def move(booking: Booking, to: BookingStatus) -> None:
-    """Change the status or raise 409 invalid_transition. Seat counters are the caller's job
-    (it holds the announcement's row lock)."""
-    if not can_move(booking, to):
-        raise Conflict(
-            f"A {booking.status.value} booking cannot become {to.value}.",
-            code="invalid_transition",
-        )
+    """Change an ORM row's status or raise 409 invalid_transition. Seat counters are the caller's
+    job (it holds the announcement's row lock)."""
+    check_move(booking.status, to)
     booking.status = to
     now = clock.now()
     booking.updated_at = now

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str = "Movie Meetup <no-reply@moviemeetup.local>"
     smtp_starttls: bool = True
+    # SMTP connections each worker process keeps open and reuses (app/mail/sender.py::Mailer).
+    smtp_connections: int = Field(default=2, ge=1)
 
     cors_origins: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"
@@ -47,14 +49,20 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=65536, ge=8)
     password_hash_time_cost: int = Field(default=3, ge=1)
 
-    # How a booking takes seats; see app/bookings/service.py::_take_seats and bench/README.md.
-    booking_strategy: Literal["lock", "conditional"] = "lock"
-
     # Larger request bodies are refused with 413 (app/core/body_limit.py).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1)
 
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # Connections per process (each request and job uses one at a time). The defaults suit a
+    # 2-core box running 2 API processes and a worker (3 x 20 connections at most, well under
+    # PostgreSQL's default max_connections of 100); on a bigger box raise DB_POOL_SIZE to about
+    # 2-4 x the database's cores divided by the number of processes (README, "Scaling").
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
+    # Waiting longer than this for a free connection answers 503 instead of queueing forever.
+    db_pool_timeout_seconds: float = Field(default=5, gt=0)
+    db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    db_connect_timeout_seconds: float = Field(default=5, gt=0)
+    db_command_timeout_seconds: float = Field(default=30, gt=0)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

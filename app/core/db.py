@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from arq.connections import ArqRedis
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event, exc
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,15 +41,33 @@ metadata: MetaData = SQLModel.metadata
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         url,
-        pool_pre_ping=True,
-        hide_parameters=True,  # errors and logs never show row values (emails, hashes)  # a PostgreSQL restart costs one failed check, not a failed request
+        # No pre-ping round trip per checkout: a connection the server closed is noticed for free
+        # (below), old ones are recycled, and a dead one found mid-request is a 503 that also
+        # invalidates the pool, so the next request gets a fresh connection.
+        pool_pre_ping=False,
+        pool_recycle=settings.db_pool_recycle_seconds,
+        hide_parameters=True,  # errors and logs never show row values (emails, hashes)
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_timeout=5,  # fail fast with 503 instead of queueing forever when the pool is stuck
-        connect_args={"timeout": 5, "command_timeout": 30},
+        # Fail fast with 503 instead of queueing forever when the pool is exhausted.
+        pool_timeout=settings.db_pool_timeout_seconds,
+        connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
+            "command_timeout": settings.db_command_timeout_seconds,
+        },
     )
+    event.listen(engine.sync_engine, "checkout", _closed_by_server)
+    return engine
+
+
+def _closed_by_server(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Refuse a pooled connection whose socket the server already closed (a PostgreSQL restart
+    terminates every backend): asyncpg knows without a round trip, and the pool then retries the
+    checkout with a new connection."""
+    if dbapi_connection.driver_connection.is_closed():
+        raise exc.DisconnectionError("the server closed this connection")
 
 
 @dataclass
@@ -83,6 +101,10 @@ class Tx:
 
     def after_commit(self, hook: AfterCommit) -> None:
         self._after_commit.append(hook)
+
+    def discard_after_commit(self) -> None:
+        """Forget the hooks of work that was rolled back."""
+        self._after_commit.clear()
 
     def enqueue_after_commit(self, function: str, *args: Any, **job_options: Any) -> None:
         """Enqueue an arq job once committed; `job_options` are arq's `_job_id`, `_defer_until`..."""

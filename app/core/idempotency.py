@@ -1,9 +1,12 @@
 """`Idempotency-Key` for writes that create something.
 
-The key is claimed in its own short transaction before the work starts, so a concurrent repeat
-sees it at once (409 idempotency_in_progress); the outcome — success or error — is stored
-afterwards and replayed (same status, same body) for 24 h to the same user on the same route.
-A claim whose request died without an outcome is retaken after a minute.
+The outcome of a keyed request — success or error, status and body — is stored in the request's
+own transaction, on its own connection, and replayed for 24 h to the same user on the same route.
+Nothing is claimed up front: the record is inserted when the outcome is known, so a first request
+costs one statement more than an unkeyed one. A repeat that races the first waits for it (its
+insert waits on the first's uncommitted row of the primary key) and then replays its answer; a
+repeat after the first committed finds the record the same way. Either way the repeat's own work
+is rolled back, so it creates nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import Column, DateTime, ForeignKey, String, delete, or_, select, update
+from sqlalchemy import Column, DateTime, ForeignKey, String, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
-from app.core.db import Database
-from app.core.errors import AppError, Conflict, Unprocessable
+from app.core.db import Tx
+from app.core.errors import AppError, Unprocessable
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -49,7 +52,7 @@ class IdempotencyRecord(SQLModel, table=True):
 
 
 KEEP_FOR = timedelta(hours=24)
-STALE_CLAIM = timedelta(minutes=1)
+REPLAYED_HEADER = "Idempotent-Replayed"
 
 
 def request_hash(payload: Any) -> str:
@@ -57,61 +60,53 @@ def request_hash(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def _claim(
-    db: Database, user_id: uuid.UUID, route: str, key: str, digest: str
-) -> IdempotencyRecord | None:
-    """Claim the key; None if we now own it, else the existing record."""
+_R = IdempotencyRecord
+
+
+async def _store(
+    tx: Tx, *, user_id: uuid.UUID, route: str, key: str, digest: str, status: int, body: Any
+) -> bool:
+    """Store the outcome; False if the key already has a live record (which then wins). Waits
+    for a concurrent request holding the same key until it commits or rolls back."""
     now = clock.now()
-    async with db.sessionmaker() as session, session.begin():
-        # Forget expired records and abandoned claims of this key, then try to claim it.
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.route == route,
-                IdempotencyRecord.key == key,
-                or_(
-                    IdempotencyRecord.created_at < now - KEEP_FOR,
-                    (IdempotencyRecord.completed_at.is_(None))  # type: ignore[union-attr]
-                    & (IdempotencyRecord.created_at < now - STALE_CLAIM),
-                ),
-            )
-        )
-        claimed = await session.scalar(
-            insert(IdempotencyRecord)
-            .values(user_id=user_id, route=route, key=key, request_hash=digest, created_at=now)
-            .on_conflict_do_nothing()
-            .returning(IdempotencyRecord.key)
-        )
-        if claimed is not None:
-            return None
-        return await session.scalar(
-            select(IdempotencyRecord).where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.route == route,
-                IdempotencyRecord.key == key,
-            )
-        )
+    values = {
+        "request_hash": digest,
+        "status_code": status,
+        "response_body": body,
+        "created_at": now,
+        "completed_at": now,
+    }
+    statement = insert(_R).values(user_id=user_id, route=route, key=key, **values)
+    stored = await tx.session.scalar(
+        statement.on_conflict_do_update(
+            index_elements=[_R.user_id, _R.route, _R.key],
+            set_=values,
+            where=_R.created_at < now - KEEP_FOR,  # an expired record is forgotten
+        ).returning(_R.key)
+    )
+    return stored is not None
 
 
-async def _complete(
-    db: Database, user_id: uuid.UUID, route: str, key: str, status: int, body: Any
-) -> None:
-    async with db.sessionmaker() as session, session.begin():
-        await session.execute(
-            update(IdempotencyRecord)
-            .where(
-                IdempotencyRecord.user_id == user_id,
-                IdempotencyRecord.route == route,
-                IdempotencyRecord.key == key,
-            )
-            .values(
-                status_code=status, response_body=jsonable_encoder(body), completed_at=clock.now()
-            )
+async def _replay(tx: Tx, *, user_id: uuid.UUID, route: str, key: str, digest: str) -> JSONResponse:
+    """The stored first answer (the caller's own work has been rolled back)."""
+    record = await tx.session.scalar(
+        select(_R).where(_R.user_id == user_id, _R.route == route, _R.key == key)
+    )
+    assert record is not None  # _store found it live, and records are only ever replaced
+    if record.request_hash != digest:
+        raise Unprocessable(
+            "This Idempotency-Key was used with a different request.",
+            code="idempotency_key_reused",
         )
+    return JSONResponse(
+        record.response_body,
+        status_code=record.status_code or 200,
+        headers={REPLAYED_HEADER: "true"},
+    )
 
 
 async def run_once(
-    db: Database,
+    tx: Tx,
     *,
     user_id: uuid.UUID,
     route: str,
@@ -119,48 +114,28 @@ async def run_once(
     payload: Any,
     status_code: int,
     work: Callable[[], Awaitable[BaseModel]],
-    commit: Callable[[], Awaitable[None]],
 ) -> BaseModel | JSONResponse:
-    """Run `work` once per key. `commit` commits the request's transaction, so the outcome is
-    stored only once the work is durable."""
+    """Run `work` once per key, in the request's transaction `tx` (committed by the caller)."""
     if key is None:
         return await work()
     digest = request_hash(payload)
-    existing = await _claim(db, user_id, route, key, digest)
-    if existing is not None:
-        if existing.request_hash != digest:
-            raise Unprocessable(
-                "This Idempotency-Key was used with a different request.",
-                code="idempotency_key_reused",
-            )
-        if existing.completed_at is None:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being processed.",
-                code="idempotency_in_progress",
-            )
-        return JSONResponse(
-            existing.response_body,
-            status_code=existing.status_code or 200,
-            headers={"Idempotent-Replayed": "true"},
-        )
+    scope = {"user_id": user_id, "route": route, "key": key}
     try:
         result = await work()
-        await commit()
-    except AppError as exc:
-        await _complete(
-            db, user_id, route, key, exc.status_code, {"detail": exc.detail, "code": exc.code}
-        )
-        raise
-    except BaseException:
-        # An unexpected failure: release the key so a retry can run.
-        async with db.sessionmaker() as session, session.begin():
-            await session.execute(
-                delete(IdempotencyRecord).where(
-                    IdempotencyRecord.user_id == user_id,
-                    IdempotencyRecord.route == route,
-                    IdempotencyRecord.key == key,
-                )
-            )
-        raise
-    await _complete(db, user_id, route, key, status_code, result.model_dump(mode="json"))
-    return result
+    except AppError as error:
+        # The work is undone; the error is the outcome to keep (and commit) for this key.
+        await tx.session.rollback()
+        body = {"detail": error.detail, "code": error.code}
+        if await _store(tx, **scope, digest=digest, status=error.status_code, body=body):
+            await tx.session.commit()
+            raise
+        replay = await _replay(tx, **scope, digest=digest)
+        await tx.session.commit()
+        return replay
+    body = result.model_dump(mode="json")
+    if await _store(tx, **scope, digest=digest, status=status_code, body=body):
+        return result
+    # Another request with this key got there first: undo ours and answer with its outcome.
+    await tx.session.rollback()
+    tx.discard_after_commit()
+    return await _replay(tx, **scope, digest=digest)

@@ -36,5 +36,11 @@ async def record(
     )
     tx.session.add(event)
     await tx.session.flush()
-    tx.enqueue_after_commit(PROCESS_EVENT_JOB, str(event.id), _job_id=f"event:{event.id}")
+    enqueue_processing(tx, event.id)
     return event
+
+
+def enqueue_processing(tx: Tx, event_id: uuid.UUID) -> None:
+    """Have the worker process an event once the transaction commits: for events that a hot path
+    inserts with its own SQL (app/bookings/statements.py) rather than through `record`."""
+    tx.enqueue_after_commit(PROCESS_EVENT_JOB, str(event_id), _job_id=f"event:{event_id}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.announcements.models import Announcement
@@ -71,7 +71,6 @@ async def create_review(
     announcement: Annotated[Announcement, Depends(_announcement)],
     body: ReviewCreate,
     tx: Transaction,
-    request: Request,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -87,14 +86,13 @@ async def create_review(
         return await service.create_review(tx, author=user, announcement=announcement, data=body)
 
     return await idempotency.run_once(
-        request.app.state.db,
+        tx,
         user_id=user.id,
         route="POST /announcements/{id}/reviews",
         key=idempotency_key,
         payload={"announcement_id": announcement.id, "body": body.model_dump()},
         status_code=201,
         work=work,
-        commit=tx.session.commit,
     )  # type: ignore[return-value]
 
 

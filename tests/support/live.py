@@ -14,10 +14,9 @@ import pytest
 from app.core.embedded import free_port
 
 
-@pytest.fixture(scope="session", params=["lock", "conditional"])
-def live_server(services: object, request: pytest.FixtureRequest) -> Iterator[str]:
-    """Base URL of `uvicorn app.main:build` with 2 worker processes on the test database, once
-    per booking strategy (both must keep the seat invariant)."""
+@pytest.fixture(scope="session")
+def live_server(services: object) -> Iterator[str]:
+    """Base URL of `uvicorn app.main:build` with 2 worker processes on the test database."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -40,7 +39,6 @@ def live_server(services: object, request: pytest.FixtureRequest) -> Iterator[st
             **os.environ,
             "DB_POOL_SIZE": "20",
             "DB_MAX_OVERFLOW": "10",
-            "BOOKING_STRATEGY": request.param,
         },
     )
     url = f"http://127.0.0.1:{port}"
