@@ -154,9 +154,7 @@ async def request_seats(
         case "already_booked":
             raise _already_booked()
         case "time_conflict":
-            raise Conflict(
-                "You have another booking at an overlapping time.", code="time_conflict"
-            )
+            raise Conflict("You have another booking at an overlapping time.", code="time_conflict")
         case "no_seats":
             raise _no_seats(row.tickets_left)
     status = BookingStatus(row.outcome)
@@ -368,7 +366,7 @@ async def cancel_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> Bookin
         return Move(S.cancelled, EventKind.booking_cancelled, {"by": by})
 
     decision, move = await _decide(tx, booking_id, user, rules)
-    if decision.status == S.approved:
+    if decision.status == S.approved and decision.row.waitlist_count > 0:
         row = decision.row
         await promote_waitlist(
             tx,

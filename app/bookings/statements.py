@@ -108,7 +108,8 @@ DECISION_FACTS: TextClause = text(
     """
     SELECT b.id, b.status, b.seats, b.message, b.reason, b.created_at, b.guest_id,
            b.announcement_id,
-           a.author_id, a.tickets_count, a.approved_seats, a.approval, a.cancelled_at,
+           a.author_id, a.tickets_count, a.approved_seats, a.waitlist_count, a.approval,
+           a.cancelled_at,
            a.event_time, a.title, a.movie_title, a.location,
            g.name AS guest_name, g.guest_rating_sum, g.guest_rating_count,
            h.name AS host_name, h.host_rating_sum, h.host_rating_count
