@@ -72,8 +72,7 @@ IdempotencyKey = Annotated[
         errors(NotAuthenticated, Unprocessable, Conflict),
         s422="validation_error; event_time_not_in_future; unknown_movie; invalid_price; "
         "idempotency_key_reused",
-        s409="duplicate_announcement: you already have a meetup starting at this time; "
-        "idempotency_in_progress",
+        s409="duplicate_announcement: you already have a meetup starting at this time",
     ),
 )
 async def create_announcement(

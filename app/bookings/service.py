@@ -5,8 +5,9 @@ lock, inside the request's one transaction; the CHECK constraint `approved_seats
 is the last line of defence. Lock order, to rule out deadlocks: the guest's advisory lock (only
 when requesting seats), then the announcement row, then booking rows.
 
-The hot paths are two statements each (app/bookings/statements.py): the facts the rules need, then
-one write that re-checks under the lock. The rules are decided here, in the contract's order.
+The hot paths are two statements each (app/bookings/statements.py), sent on the session's
+connection (Core, not the ORM unit of work): the facts the rules need, then one write that
+re-checks under the lock. The rules are decided here, in the contract's order.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ async def seat_request_facts(
 ) -> SeatRequestFacts:
     """One query; 404 if there is no such announcement. Takes the guest's advisory lock."""
     row = (
-        await session.execute(
+        await (await session.connection()).execute(
             statements.SEAT_REQUEST_FACTS,
             {"guest_id": guest_id, "announcement_id": announcement_id, "now": clock.now()},
         )
@@ -129,7 +130,7 @@ async def request_seats(
     booking_id, event_id = uuid.uuid4(), uuid.uuid4()
     try:
         row = (
-            await tx.session.execute(
+            await (await tx.session.connection()).execute(
                 statements.REQUEST_SEATS,
                 {
                     "announcement_id": announcement_id,
@@ -253,7 +254,9 @@ class Move:
 
 async def _read_locked(tx: Tx, booking_id: uuid.UUID, user: User) -> Decision:
     row = (
-        await tx.session.execute(statements.DECISION_FACTS, {"booking_id": booking_id})
+        await (await tx.session.connection()).execute(
+            statements.DECISION_FACTS, {"booking_id": booking_id}
+        )
     ).one_or_none()
     if row is None or not (
         row.author_id == user.id or row.guest_id == user.id or user.role == Role.admin
@@ -276,7 +279,7 @@ async def _move(
     approved_delta, waitlist_delta = counter_deltas(current, move.to, seats)
     event_id = uuid.uuid4()
     result = (
-        await tx.session.execute(
+        await (await tx.session.connection()).execute(
             statements.MOVE_BOOKING,
             {
                 "booking_id": booking_id,

@@ -50,7 +50,7 @@ CREATE_ERRORS = _described(
     s403="not_a_participant: only the host and its approved guests review each other",
     s409=(
         "review_window_closed: before the meetup ended, more than 30 days after its end, or the"
-        " meetup was cancelled (it never took place); already_reviewed; idempotency_in_progress"
+        " meetup was cancelled (it never took place); already_reviewed"
     ),
 )
 

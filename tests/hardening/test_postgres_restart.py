@@ -1,5 +1,6 @@
 """PostgreSQL restarted under load: requests fail fast with 503 during the outage, and the app
-recovers by itself afterwards (the pool pings connections before use and reconnects)."""
+recovers by itself afterwards (the pool refuses connections the server closed, without a ping
+round trip, and reconnects)."""
 
 from __future__ import annotations
 
