@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 
 from arq.connections import ArqRedis
@@ -26,6 +27,7 @@ from sqlmodel import SQLModel
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.core.logging import get_logger
+from app.core.redis import enqueue_once
 
 log = get_logger(__name__)
 
@@ -106,14 +108,16 @@ class Tx:
         """Forget the hooks of work that was rolled back."""
         self._after_commit.clear()
 
-    def enqueue_after_commit(self, function: str, *args: Any, **job_options: Any) -> None:
-        """Enqueue an arq job once committed; `job_options` are arq's `_job_id`, `_defer_until`..."""
+    def enqueue_after_commit(
+        self, function: str, *args: Any, job_id: str, defer_until: datetime | None = None
+    ) -> None:
+        """Enqueue an arq job once committed, unless a job with `job_id` exists (one round trip)."""
         redis = self.redis
         if redis is None:
             return
 
         async def enqueue() -> None:
-            await redis.enqueue_job(function, *args, **job_options)
+            await enqueue_once(redis, function, *args, job_id=job_id, defer_until=defer_until)
 
         self.after_commit(enqueue)
 

@@ -43,4 +43,4 @@ async def record(
 def enqueue_processing(tx: Tx, event_id: uuid.UUID) -> None:
     """Have the worker process an event once the transaction commits: for events that a hot path
     inserts with its own SQL (app/bookings/statements.py) rather than through `record`."""
-    tx.enqueue_after_commit(PROCESS_EVENT_JOB, str(event_id), _job_id=f"event:{event_id}")
+    tx.enqueue_after_commit(PROCESS_EVENT_JOB, str(event_id), job_id=f"event:{event_id}")

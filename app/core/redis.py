@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import weakref
+from datetime import datetime
+from typing import Any
+
 from arq.connections import ArqRedis, RedisSettings
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms, to_unix_ms
 from redis.asyncio import ConnectionPool
+from redis.commands.core import AsyncScript
 
 
 def redis_settings(url: str) -> RedisSettings:
@@ -22,3 +30,32 @@ def create_redis(url: str) -> ArqRedis:
         url, socket_connect_timeout=1, socket_timeout=2, health_check_interval=30
     )
     return ArqRedis(pool_or_conn=pool)
+
+
+# arq's own `enqueue_job` takes three round trips (WATCH, EXISTS, MULTI/EXEC) to enqueue a job
+# unless its id is taken. This script does the same check and write atomically in one, with arq's
+# key layout and job encoding (arq is frozen, so both are stable). It is used for the jobs that
+# every request enqueues after its commit.
+_ENQUEUE_IF_NEW = """
+if redis.call('exists', KEYS[1], KEYS[2]) > 0 then return 0 end
+redis.call('psetex', KEYS[1], ARGV[1], ARGV[2])
+redis.call('zadd', KEYS[3], ARGV[4], ARGV[3])
+return 1
+"""
+_scripts: weakref.WeakKeyDictionary[ArqRedis, AsyncScript] = weakref.WeakKeyDictionary()
+
+
+async def enqueue_once(
+    redis: ArqRedis, function: str, *args: Any, job_id: str, defer_until: datetime | None = None
+) -> bool:
+    """Enqueue `function(*args)` as arq would, unless a job or a kept result with `job_id`
+    exists. Returns whether it was enqueued."""
+    script = _scripts.get(redis)
+    if script is None:
+        script = _scripts[redis] = redis.register_script(_ENQUEUE_IF_NEW)
+    now_ms = timestamp_ms()
+    score = to_unix_ms(defer_until) if defer_until is not None else now_ms
+    payload = serialize_job(function, args, {}, None, now_ms, serializer=redis.job_serializer)
+    expires_ms = score - now_ms + redis.expires_extra_ms
+    keys = [job_key_prefix + job_id, result_key_prefix + job_id, redis.default_queue_name]
+    return bool(await script(keys=keys, args=[expires_ms, payload, job_id, score]))

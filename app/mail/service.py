@@ -30,5 +30,5 @@ async def queue_email(
     )
     tx.session.add(email)
     await tx.session.flush()
-    tx.enqueue_after_commit(SEND_EMAIL_JOB, str(email.id), _job_id=job_id(email.id, email.attempts))
+    tx.enqueue_after_commit(SEND_EMAIL_JOB, str(email.id), job_id=job_id(email.id, email.attempts))
     return email

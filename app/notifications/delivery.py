@@ -114,5 +114,5 @@ async def deliver(
     session.add_all(emails)
     await session.flush()
     for email in emails:
-        tx.enqueue_after_commit(SEND_EMAIL_JOB, str(email.id), _job_id=job_id(email.id, 0))
+        tx.enqueue_after_commit(SEND_EMAIL_JOB, str(email.id), job_id=job_id(email.id, 0))
     return len(fresh)

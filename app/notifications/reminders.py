@@ -77,8 +77,8 @@ def schedule_reminders(tx: Tx, announcement: Announcement) -> None:
             str(announcement.id),
             kind,
             event_epoch,
-            _job_id=reminder_job_id(kind, announcement.id, event_epoch),
-            _defer_until=due if due > now else None,
+            job_id=reminder_job_id(kind, announcement.id, event_epoch),
+            defer_until=due if due > now else None,
         )
 
 
