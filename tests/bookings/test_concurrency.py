@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import timedelta
 
 import httpx
+from sqlalchemy import func, select
 
+from app.bookings.models import Booking, BookingStatus
 from app.core.db import Database
 from tests.bookings.conftest import MakeAnnouncement
 from tests.bookings.helpers import seat_state, waitlist_counter_matches
@@ -75,3 +78,48 @@ async def test_racing_approvals_cancellations_and_capacity_changes_keep_the_inva
     tickets, counter, recomputed = await seat_state(db, meetup.id)
     assert counter == recomputed <= tickets
     assert await waitlist_counter_matches(db, meetup.id)
+
+
+async def test_one_guest_racing_for_overlapping_meetups_gets_only_one(
+    live_server: str, users: UserFactory, make_announcement: MakeAnnouncement, db: Database
+) -> None:
+    """The guest's advisory lock is the only guard of time_conflict between simultaneous
+    requests: without it, both overlap checks pass and the guest is double-booked."""
+    guest = await users.create()
+    first = await make_announcement(await users.create(), approval="auto")
+    overlapping = [
+        await make_announcement(
+            await users.create(),
+            approval="auto",
+            event_time=first.event_time + timedelta(minutes=10 * n),
+        )
+        for n in range(12)
+    ]
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as http:
+        for _ in range(3):  # a few rounds: each round is a fresh race
+            responses = await asyncio.gather(
+                *(
+                    http.post(
+                        f"/api/v1/announcements/{meetup.id}/bookings",
+                        headers=guest.headers,
+                        json={},
+                    )
+                    for meetup in overlapping
+                )
+            )
+            outcomes = sorted(
+                (r.status_code, r.json().get("status") or r.json().get("code")) for r in responses
+            )
+            assert outcomes == [(201, "approved")] + [(409, "time_conflict")] * 11, outcomes
+            booking_id = next(r.json()["id"] for r in responses if r.status_code == 201)
+            cancelled = await http.post(
+                f"/api/v1/bookings/{booking_id}/cancel", headers=guest.headers
+            )
+            assert cancelled.status_code == 200
+    async with db.sessionmaker() as session:
+        active = await session.scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(Booking.guest_id == guest.id, Booking.status == BookingStatus.approved)
+        )
+    assert active == 0
