@@ -164,6 +164,99 @@ async def create_read_dataset(conn: asyncpg.Connection, *, count: int, hosts: in
 
 READ_FIRST = 10_000_000  # announcement numbers of the read dataset, apart from the blocks
 
+# The booking-list dataset: numbers of its own, apart from the guests, hosts and announcements above.
+LIST_HOST = 900_000  # a host (HOST kind) with LIST_MEETUPS meetups of LIST_GUESTS bookings each
+LIST_GUEST_FIRST = 900_000_001  # its guests (USER kind); the first one's own list is measured too
+LIST_FIRST = 20_000_000  # its announcements
+LIST_SESSION = 900_000_000_000  # + 1: the host's session, + 2: the guest's
+LIST_MEETUPS, LIST_GUESTS = 100, 100
+
+
+@dataclass
+class BookingLists:
+    """Who asks for the booking lists: a host with `host_bookings` bookings on their meetups and a
+    guest with `guest_bookings` of their own; each a live session and an access token."""
+
+    host_token: str
+    guest_token: str
+    host_bookings: int
+    guest_bookings: int
+
+
+async def create_booking_lists(
+    conn: asyncpg.Connection, *, start: datetime, pw_hash: str
+) -> BookingLists:
+    """LIST_MEETUPS meetups of one host, a year ahead and three hours apart (no booking scenario's
+    meetup overlaps them), each booked by the same LIST_GUESTS guests of their own."""
+    await conn.execute(
+        f"""
+        INSERT INTO user_account (id, email, name, bio, password_hash, role, is_active,
+                                  is_confirmed, email_notifications, created_at, updated_at)
+        SELECT CASE WHEN n = 0 THEN {sql_uid(HOST, str(LIST_HOST))}
+                    ELSE {sql_uid(USER, f"{LIST_GUEST_FIRST - 1} + n")} END,
+               'list' || n || '@bench.example.com', 'List member ' || n, '', $1, 'member',
+               true, true, true, now(), now()
+        FROM generate_series(0, $2::int) AS n
+        """,
+        pw_hash,
+        LIST_GUESTS,
+    )
+    await conn.execute(
+        f"""
+        INSERT INTO auth_session (id, user_id, refresh_jti, created_at, expires_at)
+        VALUES ({sql_uid(SESSION, str(LIST_SESSION + 1))}, {sql_uid(HOST, str(LIST_HOST))}, '',
+                now(), now() + interval '1 day'),
+               ({sql_uid(SESSION, str(LIST_SESSION + 2))}, {sql_uid(USER, str(LIST_GUEST_FIRST))},
+                '', now(), now() + interval '1 day')
+        """
+    )
+    await conn.execute(
+        f"""
+        INSERT INTO announcement (id, author_id, movie_title, title, description, event_time,
+            duration_minutes, ends_at, location, timezone, tickets_count, approved_seats,
+            waitlist_count, likes_count, is_free, sub_only, approval, tags, short_code,
+            created_at, updated_at)
+        SELECT {sql_uid(ANNOUNCEMENT, "n")}, {sql_uid(HOST, str(LIST_HOST))}, 'Solaris',
+            'Regulars ' || n, 'A meetup with a long guest list.', t, 120, t + interval '2 hours',
+            'List hall', 'UTC', $3::int, $3::int, 0, 0, true, false, 'auto', '{{}}', 'l' || n,
+            now() - interval '30 days', now() - interval '30 days'
+        FROM generate_series($1::int, $1::int + $2::int - 1) AS n,
+             LATERAL (SELECT $4::timestamptz + (n - $1::int) * interval '3 hours' AS t) AS s
+        """,
+        LIST_FIRST,
+        LIST_MEETUPS,
+        LIST_GUESTS,
+        start + timedelta(days=400),
+    )
+    await conn.execute(
+        f"""
+        INSERT INTO booking (id, announcement_id, guest_id, seats, status, event_time, ends_at,
+            approved_at, short_code, created_at, updated_at)
+        SELECT gen_random_uuid(), a.id, {sql_uid(USER, f"{LIST_GUEST_FIRST - 1} + g")}, 1,
+            'approved', a.event_time, a.ends_at, c, 'l' || n || '-' || g, c, c
+        FROM generate_series($1::int, $1::int + $2::int - 1) AS n
+             JOIN announcement AS a ON a.id = {sql_uid(ANNOUNCEMENT, "n")}
+             CROSS JOIN generate_series(1, $3::int) AS g,
+             LATERAL (SELECT now() - interval '20 days'
+                             + ((n - $1::int) * $3::int + g) * interval '1 second' AS c) AS t
+        """,
+        LIST_FIRST,
+        LIST_MEETUPS,
+        LIST_GUESTS,
+    )
+    from app.core import security
+
+    tokens = [
+        security.issue_token(
+            "access", user_id=user, session_id=uid(SESSION, session), lifetime=timedelta(hours=6)
+        )[0]
+        for user, session in (
+            (uid(HOST, LIST_HOST), LIST_SESSION + 1),
+            (uid(USER, LIST_GUEST_FIRST), LIST_SESSION + 2),
+        )
+    ]
+    return BookingLists(tokens[0], tokens[1], LIST_MEETUPS * LIST_GUESTS, LIST_MEETUPS)
+
 
 def today() -> str:
     return datetime.now(UTC).date().isoformat()

@@ -73,7 +73,9 @@ class Loader:
         **extra: Any,
     ) -> dict[str, Any]:
         per_request = {
-            name: round(1000 * cpu / requests, 3) for name, cpu in groups.items() if cpu > 0
+            name: round(1000 * cpu / requests, 3)
+            for name, cpu in groups.items()
+            if cpu > 0 and requests
         }
         return {
             "requests": requests,
@@ -149,6 +151,34 @@ class Loader:
             max_schedule_lag_ms=raw["max_schedule_lag_ms"],
         )
 
+    def burst(self, spec: Path) -> dict[str, Any]:
+        """bench/burst.py: the requests of `spec` at one instant, with a probe timing others."""
+        command = [sys.executable, str(BENCH / "burst.py"), "--url", self.url, str(spec)]
+        output, groups, tool_cpu, wall = self._run(command, timeout=120)
+        raw = parse_marked_json(output)
+        answers: dict[str, int] = raw["answers"]  # type: ignore[assignment]
+        failed = sum(n for label, n in answers.items() if label == "error" or label.startswith("5"))
+        latency = {k: v for k, v in raw["latency_ms"].items() if k != "count"}  # type: ignore[union-attr]
+        result = self._shape(
+            int(raw["requests"]),  # type: ignore[arg-type]
+            float(raw["elapsed_s"]),  # type: ignore[arg-type]
+            latency,
+            raw["statuses"],  # type: ignore[arg-type]
+            failed,
+            groups,
+            tool_cpu,
+            wall,
+            tool="bench/burst.py",
+            mode="burst (all requests at one instant)",
+            answers=answers,
+            server_errors=failed,
+            created_ids=raw["created_ids"],
+            probes=raw["probes"],
+        )
+        # The probe's requests (idle and during) ran in the same window: not a per-request figure.
+        result["cpu_ms_per_burst_request_with_probes"] = result.pop("cpu_ms_per_request")
+        return result
+
     def pgbench_run(
         self, dsn: dict[str, str], script: Path, clients: int, variables: dict[str, int], *,
         seconds: float | None = None, transactions: int | None = None,
@@ -159,7 +189,7 @@ class Loader:
                 "-M", "prepared", "-c", str(clients), "-j", "1", "-f", str(script), "-r",
                 "-l", f"--log-prefix={logs}/tx",
                 *(f"-D{k}={v}" for k, v in variables.items()),
-                *(["-T", str(int(seconds))] if seconds else ["-t", str(transactions)]),
+                *(["-T", str(max(1, round(seconds)))] if seconds else ["-t", str(transactions)]),
                 dsn["database"],
             ]  # fmt: skip
             output, groups, tool_cpu, wall = self._run(command, timeout=(seconds or 60) + 120)

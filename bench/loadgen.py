@@ -7,7 +7,8 @@ only when every open one is busy. It reports its own CPU use: above ~70% of a co
 bottleneck, and the harness says so. Run it pinned to its own CPU with taskset.
 
     python bench/loadgen.py --url http://127.0.0.1:8000 --rate 300 --duration 8 get /health
-    python bench/loadgen.py ... booking TOKENS_FILE hot FIRST PER   (as bench/lua/booking.lua)
+    python bench/loadgen.py ... get A:TOKEN_FILE /api/v1/bookings   (authenticated, as get.lua)
+    python bench/loadgen.py ... booking TOKENS_FILE hot FIRST PER [KEY_PREFIX]   (as booking.lua)
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ ANNOUNCEMENT_PREFIX = "00000000-0005-4000-8000-"
 
 
 def booking_requests(
-    host: str, tokens_file: str, mode: str, first: int, per: int
+    host: str, tokens_file: str, mode: str, first: int, per: int, key_prefix: str = ""
 ) -> Callable[[int], bytes]:
+    """Request k: guest k+1 (line k+1 of the tokens file); with a key prefix, a new
+    `Idempotency-Key: <prefix>-<k>` per request."""
     with open(tokens_file) as handle:
         tokens = [line.strip() for line in handle if line.strip()]
     body = b'{"seats": 1}'
@@ -34,16 +37,27 @@ def booking_requests(
     def build(k: int) -> bytes:
         announcement = first + (k // per if mode == "hot" else k % per if mode == "spread" else 0)
         path = f"/api/v1/announcements/{ANNOUNCEMENT_PREFIX}{announcement:012d}/bookings"
+        key = f"Idempotency-Key: {key_prefix}-{k}\r\n" if key_prefix else ""
         return (
             f"POST {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tokens[k % len(tokens)]}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+            f"{key}Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         ).encode() + body
 
     return build
 
 
-def get_requests(host: str, paths: list[str]) -> Callable[[int], bytes]:
-    raw = [f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for path in paths]
+def get_requests(host: str, args: list[str]) -> Callable[[int], bytes]:
+    """GETs rotating over the paths; an argument `A:<file>` adds `Authorization: Bearer <its first
+    line>` to every request (as bench/lua/get.lua)."""
+    auth = ""
+    paths = []
+    for arg in args:
+        if arg.startswith("A:"):
+            with open(arg[2:]) as handle:
+                auth = f"Authorization: Bearer {handle.readline().strip()}\r\n"
+        else:
+            paths.append(arg)
+    raw = [f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{auth}\r\n".encode() for path in paths]
     return lambda k: raw[k % len(raw)]
 
 
@@ -159,8 +173,8 @@ def main() -> None:
     if args.kind == "get":
         build = get_requests(host, args.rest)
     else:
-        tokens, mode, first, per = args.rest
-        build = booking_requests(host, tokens, mode, int(first), int(per))
+        tokens, mode, first, per, *key = args.rest
+        build = booking_requests(host, tokens, mode, int(first), int(per), *key[:1])
     try:
         import uvloop
 

@@ -1,6 +1,7 @@
 """`make bench`: embedded PostgreSQL and Redis in a temporary directory on free ports, the app in its
-production shape (`meetup serve`), data written with SQL, every scenario of issue 9, and the results
-in bench/results/<date>.json and bench/README.md. See bench/README.md for the knobs (BENCH_*).
+production shape (`meetup serve`), data written with SQL, the scenarios of issues 9 and 12, and the
+results in bench/results/<date>.json and bench/README.md, beside the previous run's. See
+bench/README.md for the knobs (BENCH_*).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 import time
 import traceback
 import warnings
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,7 +54,6 @@ def config() -> scenarios.Config:
         duration=float(os.environ.get("BENCH_DURATION", "6")),
         warmup=float(os.environ.get("BENCH_WARMUP", "2")),
         connections=[int(c) for c in _env_list("BENCH_CONNECTIONS", "16,64")],
-        strategies=_env_list("BENCH_STRATEGIES", "lock,conditional"),
         guests=int(os.environ.get("BENCH_GUESTS", "50000")),
         hosts=int(os.environ.get("BENCH_HOSTS", "1000")),
         read_announcements=int(os.environ.get("BENCH_READ_ANNOUNCEMENTS", "100000")),
@@ -60,6 +61,7 @@ def config() -> scenarios.Config:
         rate_fraction=float(os.environ.get("BENCH_RATE_FRACTION", "0.5")),
         loadgen_cpu=int(cpu) if cpu else None,
         only=set(only) or None,
+        burst=int(os.environ.get("BENCH_BURST", "64")),
     )
 
 
@@ -112,7 +114,8 @@ async def versions(
 
 
 async def reset_bookings(conn: asyncpg.Connection, redis_url: str) -> None:
-    """Between strategies: the same starting point (no bookings, no events, empty queue)."""
+    """Between server starts: the same starting point (no bookings, no events, empty queue). The
+    first start needs none: the database is new (and holds the booking-list dataset)."""
     import redis
 
     await conn.execute("TRUNCATE booking, domain_event CASCADE")
@@ -142,6 +145,7 @@ async def run(
         "LOG_FORMAT": "json",
         "PUBLIC_BASE_URL": url,
     }
+    base_env.pop("BOOKING_STRATEGY", None)  # one booking path: the app's own
     from app.core.migrations import upgrade
 
     print(f"bench: migrating {pg_url}", flush=True)
@@ -167,8 +171,21 @@ async def run(
     )
     tokens = workdir / "tokens.txt"
     data.mint_tokens(cfg.guests, tokens)
+    token_files: dict[str, Path] = {}
     if cfg.wants("reads"):
         await data.create_read_dataset(conn, count=cfg.read_announcements, hosts=cfg.hosts)
+        lists = await data.create_booking_lists(
+            conn,
+            start=datetime.now(UTC),
+            pw_hash=await security.hash_password(secrets.token_hex(8)),
+        )
+        for who, token in (("host", lists.host_token), ("guest", lists.guest_token)):
+            token_files[who] = workdir / f"{who}-token.txt"
+            token_files[who].write_text(token + "\n")
+        results["booking_lists"] = {
+            "host_bookings": lists.host_bookings,
+            "guest_bookings": lists.guest_bookings,
+        }
     await conn.execute("VACUUM ANALYZE")
     results["data_seconds"] = round(time.monotonic() - t, 1)
     print(f"bench: data ready in {results['data_seconds']} s", flush=True)
@@ -188,16 +205,15 @@ async def run(
     loader = Loader(wrk, str(PG_BIN / "pgbench"), url, cfg.loadgen_cpu, monitor)
     memory: dict[str, Any] = {}
 
-    def start_server(strategy: str, workers: int) -> Service:
-        env = {**base_env, "BOOKING_STRATEGY": strategy}
+    def start_server(workers: int) -> Service:
         command = [str(VENV_BIN / "meetup"), "serve", "--workers", str(workers), "--no-access-log"]
-        service = Service("api", command, env, workdir / "api.log")
+        service = Service("api", command, base_env, workdir / "api.log")
         service.start()
         wait_http(url + "/health")
         holder["api"] = service
         b.server = service
         monitor.reset_peaks()
-        print(f"bench: api up ({workers} worker(s), BOOKING_STRATEGY={strategy})", flush=True)
+        print(f"bench: api up ({workers} worker(s))", flush=True)
         return service
 
     def stop_server(label: str) -> None:
@@ -216,33 +232,39 @@ async def run(
         {"host": "127.0.0.1", "port": str(services.postgres.port), "user": "postgres",
          "database": data_database(dsn)},
         services.postgres.data_dir / "postgres.log", workdir, results, start_server, out,
+        token_files=token_files,
     )  # fmt: skip
-    rate_source: dict[str, float] = {}
+    phases: dict[str, float] = results.setdefault("phase_seconds", {})
+
+    async def phase(name: str, work: Awaitable[Any]) -> Any:
+        t = time.monotonic()
+        print(f"bench: {name}", flush=True)
+        try:
+            return await work
+        finally:
+            phases[name] = round(time.monotonic() - t, 1)
+
     try:
-        for index, strategy in enumerate(cfg.strategies):
+        start_server(cfg.workers)
+        for name, work in (("health", scenarios.health), ("booking", scenarios.bookings),
+                           ("contention", scenarios.contention), ("burst", scenarios.burst),
+                           ("reads", scenarios.reads)):  # fmt: skip
+            if cfg.wants(name):
+                await phase(name, work(b))
+        stop_server(f"api, {cfg.workers} worker(s)")
+        if cfg.wants("workers"):  # the other worker count
+            other = 1 if cfg.workers > 1 else 2
             await reset_bookings(conn, services.redis.url)
-            start_server(strategy, cfg.workers)
-            if index == 0 and cfg.wants("health"):
-                await scenarios.health(b)
-            if cfg.wants("booking"):
-                await scenarios.bookings(b, strategy, rate_source)
-            if cfg.wants("contention"):
-                await scenarios.contention(b, strategy)
-            if index == 0 and cfg.wants("reads"):
-                await scenarios.reads(b)
-            stop_server(f"api, {cfg.workers} worker(s), {strategy}")
-        results["faster_strategy_this_run"] = report.best_strategy(results)
-        if cfg.wants("workers"):  # the other worker count, with the default (first) strategy
-            other, strategy = (1 if cfg.workers > 1 else 2), cfg.strategies[0]
-            await reset_bookings(conn, services.redis.url)
-            start_server(strategy, other)
+            start_server(other)
             results["scenarios"]["workers"] = {
-                str(other): await scenarios.workers_comparison(b, strategy)
+                str(other): await phase("workers", scenarios.workers_comparison(b))
             }
-            stop_server(f"api, {other} worker(s), {strategy}")
+            stop_server(f"api, {other} worker(s)")
         if cfg.wants("fanout"):
             await reset_bookings(conn, services.redis.url)
-            results["scenarios"]["fanout"] = await fanout.run(b, base_env, holder, monitor, memory)
+            results["scenarios"]["fanout"] = await phase(
+                "fanout", fanout.run(b, base_env, holder, monitor, memory)
+            )
     except Exception:  # keep what was measured, and say what broke
         results["error"] = traceback.format_exc()
         print(results["error"], file=sys.stderr, flush=True)
@@ -295,8 +317,9 @@ def main() -> None:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     results["total_seconds"] = round(time.monotonic() - started, 1)
-    path = report.write(results, out)
-    print(report.table(results))
+    path, previous = report.write(results, out)
+    print(report.table(results, previous))
+    print(report.targets_table(results, previous))
     print(f"bench: {path} written in {results['total_seconds']} s", flush=True)
     if "error" in results:
         sys.exit("bench: a scenario failed (see above and the JSON's `error`)")
