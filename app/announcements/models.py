@@ -48,15 +48,52 @@ class Announcement(TimestampedTable, table=True):
         ),
         CheckConstraint("duration_minutes BETWEEN 1 AND 1440", name="duration_range"),
         # No duplicate: one non-cancelled announcement per author and start time, even under races.
+        # The id rides along so that -host_rating reads a host's first meetups from the index alone.
         Index(
             "uq_announcement_author_event_time",
             "author_id",
             "event_time",
             unique=True,
+            postgresql_include=["id"],
+            postgresql_where=text("cancelled_at IS NULL"),
+        ),
+        # The lists of live meetups, one index per order (queries.py): the upcoming ones by
+        # event_time (is_free and sub_only answered inside the index), by -created, by -likes.
+        # (With likes_count and approved_seats indexed, a like or a seat change is no longer a
+        # HOT update: every index of the table gets the new row version.)
+        Index(
+            "ix_announcement_upcoming",
+            "event_time",
+            "is_free",
+            "sub_only",
             postgresql_where=text("cancelled_at IS NULL"),
         ),
         Index(
-            "ix_announcement_upcoming", "event_time", postgresql_where=text("cancelled_at IS NULL")
+            "ix_announcement_upcoming_created",
+            text("created_at DESC"),
+            "id",
+            "event_time",
+            postgresql_where=text("cancelled_at IS NULL"),
+        ),
+        Index(
+            "ix_announcement_upcoming_likes",
+            text("likes_count DESC"),
+            "event_time",
+            "id",
+            postgresql_where=text("cancelled_at IS NULL"),
+        ),
+        # status=full / has_seats=false, and status=cancelled: small sets the lists find directly.
+        # (Migration 0005 also creates the statistics object announcement_seats_left on
+        # tickets_count - approved_seats, which SQLAlchemy has no construct for.)
+        Index(
+            "ix_announcement_full",
+            "event_time",
+            postgresql_where=text("cancelled_at IS NULL AND tickets_count - approved_seats <= 0"),
+        ),
+        Index(
+            "ix_announcement_cancelled",
+            "event_time",
+            postgresql_where=text("cancelled_at IS NOT NULL"),
         ),
         Index("ix_announcement_created", "created_at"),
         Index("ix_announcement_search", "search_vector", postgresql_using="gin"),
@@ -149,6 +186,15 @@ class AnnouncementLike(SQLModel, table=True):
 
 class AnnouncementFavorite(SQLModel, table=True):
     __tablename__ = "announcement_favorite"
+    __table_args__ = (
+        # A user's favorites, last added first (GET /users/me/favorites).
+        Index(
+            "ix_announcement_favorite_user_created",
+            "user_id",
+            text("created_at DESC"),
+            "announcement_id",
+        ),
+    )
 
     user_id: uuid.UUID = Field(
         sa_column=Column(ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)

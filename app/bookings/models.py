@@ -39,6 +39,9 @@ class Booking(TimestampedTable, table=True):
         ),
         Index("ix_booking_announcement_status", "announcement_id", "status", "created_at"),
         Index("ix_booking_guest_status", "guest_id", "status", "event_time"),
+        # The lists, newest first: a guest's own, and a meetup's (a host's list merges these).
+        Index("ix_booking_guest_created", "guest_id", text("created_at DESC"), "id"),
+        Index("ix_booking_announcement_created", "announcement_id", text("created_at DESC"), "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

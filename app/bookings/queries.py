@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.announcements.models import Announcement
 from app.bookings.models import Booking, BookingStatus
 from app.bookings.schemas import BookingAnnouncement, BookingGuest, BookingHost, BookingPublic
-from app.core.pagination import PageParams
+from app.core.pagination import PageParams, Total, page_total
 from app.users.models import User
 from app.users.schemas import guest_rating, host_rating
 
@@ -55,6 +55,28 @@ async def booking_view(session: AsyncSession, booking_id: uuid.UUID) -> BookingP
     return None if row is None else _view(*row)
 
 
+def _first_of_host(host_id: uuid.UUID, conditions: list[Any], page: PageParams) -> Select[Any]:
+    """The ids of the page of a host's bookings, newest first, read meetup by meetup: each of the
+    host's meetups gives its offset + limit newest bookings (ix_booking_announcement_created, in
+    order), so the page costs the host's meetups times the page, not all their bookings."""
+    newest = (
+        select(Booking.id.label("id"), Booking.created_at.label("created_at"))  # type: ignore[attr-defined]
+        .where(Booking.announcement_id == Announcement.id, *conditions)
+        .order_by(Booking.created_at.desc(), Booking.id)  # type: ignore[attr-defined]
+        .limit(page.offset + page.limit)
+        .lateral("newest")
+    )
+    return (
+        select(newest.c.id, newest.c.created_at)
+        .select_from(Announcement)
+        .join(newest, true())
+        .where(Announcement.author_id == host_id)
+        .order_by(newest.c.created_at.desc(), newest.c.id)
+        .limit(page.limit)
+        .offset(page.offset)
+    )
+
+
 async def list_bookings(
     session: AsyncSession,
     *,
@@ -63,29 +85,41 @@ async def list_bookings(
     host_id: uuid.UUID | None = None,
     announcement_id: uuid.UUID | None = None,
     status: BookingStatus | None = None,
-) -> tuple[list[BookingPublic], int]:
-    conditions = []
+) -> tuple[list[BookingPublic], Total]:
+    """A page of bookings, newest first, and its total (counted up to a cap: see `page_total`).
+
+    A guest's list walks ix_booking_guest_created and one meetup's ix_booking_announcement_created
+    in the list's order; a host's list merges the newest of each of the host's meetups.
+    """
+    conditions: list[Any] = []
     if guest_id is not None:
         conditions.append(Booking.guest_id == guest_id)
-    if host_id is not None:
-        conditions.append(Announcement.author_id == host_id)
     if announcement_id is not None:
         conditions.append(Booking.announcement_id == announcement_id)
     if status is not None:
         conditions.append(Booking.status == status)
-    total = await session.scalar(
-        select(func.count())
-        .select_from(Booking)
-        .join(Announcement, Announcement.id == Booking.announcement_id)
-        .where(*conditions)
-    )
-    rows = (
-        await session.execute(
+    matches = select(Booking.id).where(*conditions)  # type: ignore[call-overload]
+    if host_id is not None:
+        matches = matches.join(Announcement, Announcement.id == Booking.announcement_id).where(
+            Announcement.author_id == host_id
+        )
+    if host_id is not None and announcement_id is None:
+        keys = _first_of_host(host_id, conditions, page).subquery("keys")
+        query = (
+            _base()
+            .join(keys, keys.c.id == Booking.id)
+            .order_by(keys.c.created_at.desc(), keys.c.id)
+        )
+    else:
+        if host_id is not None:
+            conditions.append(Announcement.author_id == host_id)
+        query = (
             _base()
             .where(*conditions)
             .order_by(Booking.created_at.desc(), Booking.id)  # type: ignore[attr-defined]
             .limit(page.limit)
             .offset(page.offset)
         )
-    ).all()
-    return [_view(*row) for row in rows], int(total or 0)
+    rows = (await session.execute(query)).all()
+    total = await page_total(session, matches, page, len(rows))
+    return [_view(*row) for row in rows], total
