@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Computed,
@@ -59,8 +60,8 @@ class Announcement(TimestampedTable, table=True):
         ),
         # The lists of live meetups, one index per order (queries.py): the upcoming ones by
         # event_time (is_free and sub_only answered inside the index), by -created, by -likes.
-        # (With likes_count and approved_seats indexed, a like or a seat change is no longer a
-        # HOT update: every index of the table gets the new row version.)
+        # (With likes_count indexed, a like is not a HOT update: every index of the table gets the
+        # new row version. Seat counters are indexed nowhere, so a booking's update stays HOT.)
         Index(
             "ix_announcement_upcoming",
             "event_time",
@@ -83,12 +84,12 @@ class Announcement(TimestampedTable, table=True):
             postgresql_where=text("cancelled_at IS NULL"),
         ),
         # status=full / has_seats=false, and status=cancelled: small sets the lists find directly.
-        # (Migration 0005 also creates the statistics object announcement_seats_left on
-        # tickets_count - approved_seats, which SQLAlchemy has no construct for.)
+        # The predicate reads the generated `is_full`, not the seat counters: only the booking that
+        # fills (or unfills) a meetup changes an indexed value, the others stay HOT updates.
         Index(
             "ix_announcement_full",
             "event_time",
-            postgresql_where=text("cancelled_at IS NULL AND tickets_count - approved_seats <= 0"),
+            postgresql_where=text("cancelled_at IS NULL AND is_full"),
         ),
         Index(
             "ix_announcement_cancelled",
@@ -124,6 +125,14 @@ class Announcement(TimestampedTable, table=True):
     # Seats of approved bookings. Changed only under the announcement's row lock (bookings service).
     approved_seats: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     waitlist_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # No seat left, kept by PostgreSQL: what the "full" lists filter on (ix_announcement_full).
+    is_full: bool | None = Field(
+        default=None,
+        sa_column=Column(
+            Boolean, Computed("approved_seats >= tickets_count", persisted=True), nullable=False
+        ),
+        exclude=True,
+    )
     likes_count: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     is_free: bool = Field(default=True)
     price: Decimal | None = Field(default=None, sa_column=Column(Numeric(10, 2), nullable=True))

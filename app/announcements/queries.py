@@ -23,7 +23,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Float, and_, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 
@@ -44,12 +44,10 @@ _MAX_DURATION = timedelta(minutes=1440)
 
 
 def _full() -> ColumnElement[bool]:
-    """No seat left: `tickets_count - approved_seats <= 0`, written as ix_announcement_full's
-    predicate and the statistics object announcement_seats_left (migration 0005) have it, so the
-    planner uses that index and estimates from real numbers (a comparison of two columns would be
-    taken for a third of the rows). The 0 is inline: a generic plan of the prepared statement
-    could not match the predicate against a parameter. Its negation is `... > 0`."""
-    return A.tickets_count - A.approved_seats <= literal_column("0")  # type: ignore[return-value]
+    """No seat left: the generated column `is_full` (approved_seats >= tickets_count), which
+    ix_announcement_full's predicate reads and the planner has statistics for (a comparison of
+    two columns would be taken for a third of the rows). Its negation is `NOT is_full`."""
+    return A.is_full  # type: ignore[return-value]
 
 
 def _status_condition(status: AnnouncementStatus, now: datetime) -> ColumnElement[bool]:

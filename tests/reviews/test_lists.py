@@ -39,7 +39,13 @@ async def test_meetup_without_reviews_lists_nothing_and_unknown_meetup_is_404(
     empty = await client.get(meetup.reviews_url)
     missing = await client.get(f"/api/v1/announcements/{uuid.uuid4()}/reviews")
 
-    assert empty.json() == {"items": [], "total": 0, "limit": 20, "offset": 0}
+    assert empty.json() == {
+        "items": [],
+        "total": 0,
+        "total_is_estimate": False,
+        "limit": 20,
+        "offset": 0,
+    }
     assert missing.status_code == 404
     assert missing.json()["code"] == "not_found"
 
