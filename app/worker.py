@@ -18,6 +18,7 @@ from app.core.db import Database
 from app.core.logging import get_logger
 from app.core.redis import redis_settings
 from app.mail import tasks as mail_tasks
+from app.mail.sender import Mailer
 from app.notifications import tasks as notification_tasks
 
 log = get_logger(__name__)
@@ -28,10 +29,13 @@ async def startup(ctx: dict[str, Any]) -> None:
     assert settings.database_url, "DATABASE_URL must be set for the worker"
     ctx["settings"] = settings
     ctx["db"] = Database.from_url(settings.database_url, settings)
+    # SMTP connections shared by every send_email job of this process, reused across messages.
+    ctx["mailer"] = Mailer(settings)
     log.info("worker_started")
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
+    await ctx["mailer"].close()
     await ctx["db"].dispose()
     log.info("worker_stopped")
 

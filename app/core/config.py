@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     smtp_from: str = "Movie Meetup <no-reply@moviemeetup.local>"
     smtp_starttls: bool = True
     # SMTP connections each worker process keeps open and reuses (app/mail/sender.py::Mailer).
-    smtp_connections: int = Field(default=2, ge=1)
+    smtp_connections: int = Field(default=4, ge=1)
 
     cors_origins: Annotated[list[str], NoDecode] = []
     log_level: str = "INFO"

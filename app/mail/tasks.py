@@ -6,13 +6,13 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Update, bindparam, case, select, update
 
 from app.core import clock
 from app.core.db import Database
 from app.core.logging import get_logger
 from app.mail.models import EmailMessage, EmailStatus
-from app.mail.sender import DeliveryError, build_message, deliver
+from app.mail.sender import DeliveryError, Mailer, build_message, deliver
 from app.mail.service import SEND_EMAIL_JOB, job_id
 
 log = get_logger(__name__)
@@ -27,14 +27,63 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
+_email = EmailMessage.__table__  # type: ignore[attr-defined]
+
+
+def _claim_statement() -> Update:
+    """Lock the email if it is pending and no other worker holds it (SKIP LOCKED), and in the same
+    statement mark it sent, blanking a sensitive body, returning what to send as it was before.
+
+    The change is only seen once the transaction commits, which it does after the SMTP server has
+    accepted the message; if the send fails, the row is put back before the commit, and if the
+    worker dies the transaction rolls back. One round trip instead of a SELECT ... FOR UPDATE and an
+    UPDATE after the send. Built once: constructing it costs more CPU than running it."""
+    claimed = (
+        select(
+            _email.c.id,
+            _email.c.to_address,
+            _email.c.subject,
+            _email.c.text_body,
+            _email.c.html_body,
+            _email.c.ics_attachment,
+            _email.c.attempts,
+        )
+        .where(_email.c.id == bindparam("email_id"), _email.c.status == EmailStatus.pending)
+        .with_for_update(skip_locked=True)
+        .cte("claimed")
+    )
+    now = bindparam("now", type_=_email.c.sent_at.type)
+    return (
+        update(_email)
+        .where(_email.c.id == claimed.c.id)
+        .values(
+            status=EmailStatus.sent,
+            sent_at=now,
+            updated_at=now,
+            text_body=case((_email.c.sensitive, ""), else_=_email.c.text_body),
+            html_body=case((_email.c.sensitive, ""), else_=_email.c.html_body),
+        )
+        .returning(
+            claimed.c.to_address,
+            claimed.c.subject,
+            claimed.c.text_body,
+            claimed.c.html_body,
+            claimed.c.ics_attachment,
+            claimed.c.attempts,
+        )
+    )
+
+
+_CLAIM = _claim_statement()
+
+
 async def send_email(ctx: dict[str, Any], email_id: str) -> str:
     db: Database = ctx["db"]
+    email_uuid = uuid.UUID(email_id)
     async with db.sessionmaker() as session:
-        # The row lock keeps two workers from sending the same email at once.
-        email = await session.get(
-            EmailMessage, uuid.UUID(email_id), with_for_update={"skip_locked": True}
-        )
-        if email is None or email.status != EmailStatus.pending:
+        claim = {"email_id": email_uuid, "now": clock.now()}
+        email = (await session.execute(_CLAIM, claim)).one_or_none()
+        if email is None:  # sent or failed already, gone, or being sent by another worker
             return "skipped"
         message = build_message(
             ctx["settings"],
@@ -49,34 +98,42 @@ async def send_email(ctx: dict[str, Any], email_id: str) -> str:
             ),
         )
         try:
-            await deliver(ctx["settings"], message)
+            mailer: Mailer | None = ctx.get("mailer")
+            if mailer is None:  # run outside the worker (a script, a test): a connection of its own
+                await deliver(ctx["settings"], message)
+            else:
+                await mailer.send(message)
         except DeliveryError as exc:
-            email.attempts += 1
-            email.last_error = str(exc)[:2000]
-            if email.attempts >= MAX_ATTEMPTS:
-                email.status = EmailStatus.failed
-                log.error("email_failed_permanently", email_id=email_id, error=email.last_error)
-                await session.commit()
-                return "failed"
-            email.next_attempt_at = clock.now() + backoff(email.attempts)
-            await session.commit()
-            log.warning(
-                "email_delivery_retry",
-                email_id=email_id,
-                attempts=email.attempts,
-                error=email.last_error,
+            attempts = email.attempts + 1
+            error = str(exc)[:2000]
+            failed = attempts >= MAX_ATTEMPTS
+            next_attempt_at = clock.now() + backoff(attempts)
+            await session.execute(
+                update(_email)
+                .where(_email.c.id == email_uuid)
+                .values(
+                    status=EmailStatus.failed if failed else EmailStatus.pending,
+                    sent_at=None,
+                    text_body=email.text_body,
+                    html_body=email.html_body,
+                    attempts=attempts,
+                    last_error=error,
+                    next_attempt_at=_email.c.next_attempt_at if failed else next_attempt_at,
+                    updated_at=clock.now(),
+                )
             )
+            await session.commit()
+            if failed:
+                log.error("email_failed_permanently", email_id=email_id, error=error)
+                return "failed"
+            log.warning("email_delivery_retry", email_id=email_id, attempts=attempts, error=error)
             await ctx["redis"].enqueue_job(
                 SEND_EMAIL_JOB,
                 email_id,
-                _job_id=job_id(email.id, email.attempts),
-                _defer_until=email.next_attempt_at,
+                _job_id=job_id(email_uuid, attempts),
+                _defer_until=next_attempt_at,
             )
             return "retry"
-        email.status = EmailStatus.sent
-        email.sent_at = clock.now()
-        if email.sensitive:
-            email.text_body = email.html_body = ""
         await session.commit()
         log.info("email_sent", email_id=email_id)
         return "sent"
