@@ -32,6 +32,7 @@ from app.announcements.models import Announcement, AnnouncementFavorite, Announc
 from app.announcements.schemas import AnnouncementListItem, AnnouncementPublic
 from app.bookings.models import Booking, BookingStatus
 from app.core import clock
+from app.core.db import custom_plans
 from app.core.errors import NotFound
 from app.core.pagination import PageParams, Total, count_capped, page_total
 from app.movies import service as movies_service
@@ -196,6 +197,7 @@ async def list_announcements(
     session: AsyncSession, filters: AnnouncementFilters, page: PageParams
 ) -> tuple[list[AnnouncementListItem], Total]:
     now = clock.now()
+    await custom_plans(session)
     conditions = _conditions(filters, now)
     matches = select(A.id).where(*conditions)
     if _count_in_order(filters):
