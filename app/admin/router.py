@@ -27,7 +27,7 @@ from app.users.schemas import AdminUserUpdate, UserAdminView
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-def _redis(request: Request) -> ArqRedis:
+async def _redis(request: Request) -> ArqRedis:
     return request.app.state.redis
 
 

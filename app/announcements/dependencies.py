@@ -65,7 +65,7 @@ def _end_of(bound: datetime | date) -> datetime:
     )
 
 
-def announcement_filters(
+async def announcement_filters(
     q: Annotated[
         Text | None,
         Query(

@@ -62,7 +62,7 @@ AdminUser = Annotated[User, Depends(require_role(Role.admin))]
 ModeratorUser = Annotated[User, Depends(require_role(Role.moderator))]
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     """The caller's address (uvicorn applies X-Forwarded-For from trusted proxies)."""
     return request.client.host if request.client else "unknown"
 

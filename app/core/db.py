@@ -142,7 +142,7 @@ async def custom_plans(session: AsyncSession) -> None:
     range, a status): a generic plan of the list's search took 16 ms against 2 ms. One cheap
     statement, for the requests that need it (the lists); the hot paths keep their cached plans.
     """
-    await session.execute(_CUSTOM_PLANS)
+    await (await session.connection()).execute(_CUSTOM_PLANS)
 
 
 def get_database(request: Request) -> Database:
