@@ -351,10 +351,15 @@ async def reject_booking(
 ) -> BookingPublic:
     def rules(decision: Decision, now: datetime) -> Move:
         _require_host(decision, user)
+        if decision.has_started(now):
+            raise Conflict(
+                "The meetup has started: it is too late to decide.", code="announcement_closed"
+            )
         check_move(decision.status, S.rejected)
         return Move(S.rejected, EventKind.booking_rejected, {"reason": reason}, reason=reason)
 
     decision, move = await _decide(tx, booking_id, user, rules)
+    await _move_the_queue(tx, decision)
     return decision.view(move.to, reason or decision.row.reason, clock.now())
 
 
@@ -369,16 +374,30 @@ async def cancel_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> Bookin
         return Move(S.cancelled, EventKind.booking_cancelled, {"by": by})
 
     decision, move = await _decide(tx, booking_id, user, rules)
-    if decision.status == S.approved and decision.row.waitlist_count > 0:
-        row = decision.row
-        await promote_waitlist(
-            tx,
-            announcement_id=row.announcement_id,
-            approval=Approval(row.approval),
-            tickets_left=decision.tickets_left + row.seats,
-            closed=decision.is_closed(clock.now()),
-        )
+    await _move_the_queue(tx, decision)
     return decision.view(move.to, decision.row.reason, clock.now())
+
+
+async def _move_the_queue(tx: Tx, decision: Decision) -> None:
+    """After `decision`'s booking left `approved` or `pending`, its seats may let the queue move.
+    (A waitlisted booking leaving frees no seat: nobody behind it fits where it did not.)"""
+    row = decision.row
+    if decision.status not in (S.approved, S.pending) or row.waitlist_count == 0:
+        return
+    await promote_waitlist(
+        tx,
+        announcement_id=row.announcement_id,
+        approval=Approval(row.approval),
+        tickets_left=decision.tickets_left + (row.seats if decision.status == S.approved else 0),
+        closed=decision.is_closed(clock.now()),
+    )
+
+
+def promotion_budget(approval: Approval, tickets_left: int, *, pending_seats: int) -> int:
+    """The seats the queue may move into. On a manual meetup pending bookings (which the host
+    has not decided on yet, some promoted from the queue) keep theirs, or the queue would hand
+    the same free seats to more guests than could be approved."""
+    return tickets_left if approval == Approval.auto else tickets_left - pending_seats
 
 
 async def promote_waitlist(
@@ -389,16 +408,27 @@ async def promote_waitlist(
     tickets_left: int,
     closed: bool,
 ) -> int:
-    """Move the earliest waitlisted bookings whose seats fit into the free seats (auto:
+    """Move the earliest waitlisted bookings whose seats fit into the promotion budget (auto:
     approved; manual: pending, for the host to decide). The caller holds the announcement's row
-    lock and passes its state after its own change. Returns how many were promoted."""
+    lock and passes its state after its own change. Returns how many were promoted.
+
+    The queue is first come, first served: every change that frees seats calls this, so no
+    waitlisted booking ever fits the budget while it waits, and a newcomer who fits takes
+    nothing from anyone in the queue (the same rule, in SQL, in statements.REQUEST_SEATS)."""
     if closed or tickets_left <= 0:
         return 0
     to = S.approved if approval == Approval.auto else S.pending
     move = Move(to, EventKind.waitlist_promoted, {"status": to.value})
-    budget, promoted, now = tickets_left, 0, clock.now()
-    waiting = await tx.session.execute(statements.WAITLIST, {"announcement_id": announcement_id})
-    for booking_id, seats in waiting.all():
+    promoted, now = 0, clock.now()
+    waiting = (
+        await (await tx.session.connection()).execute(
+            statements.WAITLIST, {"announcement_id": announcement_id}
+        )
+    ).all()
+    if not waiting:
+        return 0
+    budget = promotion_budget(approval, tickets_left, pending_seats=waiting[0].pending_seats)
+    for booking_id, seats, _ in waiting:
         if seats > budget:
             continue
         budget -= seats

@@ -46,8 +46,8 @@ SEAT_REQUEST_FACTS: TextClause = text(
 REQUEST_SEATS: TextClause = text(
     f"""
     WITH a AS (
-        SELECT id, tickets_count, approved_seats, approval, cancelled_at, event_time, ends_at,
-               title, movie_title, location
+        SELECT id, tickets_count, approved_seats, waitlist_count, approval, cancelled_at,
+               event_time, ends_at, title, movie_title, location
         FROM announcement WHERE id = :announcement_id
         FOR UPDATE
     ), verdict AS (
@@ -65,7 +65,15 @@ REQUEST_SEATS: TextClause = text(
                   AND b.announcement_id <> a.id
                   AND b.event_time < a.ends_at AND b.ends_at > a.event_time
             ) THEN 'time_conflict'
-            WHEN a.approved_seats + :seats <= a.tickets_count THEN
+            -- Seats fit, and nobody waiting is passed over: on a manual meetup with a queue,
+            -- pending bookings keep their seats for it (service.promotion_budget).
+            WHEN a.approved_seats + :seats <= a.tickets_count AND (
+                a.approval = 'auto' OR a.waitlist_count = 0
+                OR a.approved_seats + :seats + (
+                    SELECT coalesce(sum(b.seats), 0) FROM booking b
+                    WHERE b.announcement_id = a.id AND b.status = 'pending'
+                ) <= a.tickets_count
+            ) THEN
                 CASE WHEN a.approval = 'auto' THEN 'approved' ELSE 'pending' END
             WHEN :join_waitlist THEN 'waitlisted'
             ELSE 'no_seats'
@@ -157,10 +165,14 @@ MOVE_BOOKING: TextClause = text(
 
 WAITLIST: TextClause = text(
     """
-    SELECT id, seats FROM booking
+    SELECT id, seats,
+           (SELECT coalesce(sum(p.seats), 0) FROM booking p
+            WHERE p.announcement_id = :announcement_id AND p.status = 'pending') AS pending_seats
+    FROM booking
     WHERE announcement_id = :announcement_id AND status = 'waitlisted'
     ORDER BY created_at, id
     FOR UPDATE
     """
 )
-"""The waitlist in its order (the caller holds the announcement's row lock)."""
+"""The waitlist in its order, with the seats of pending bookings (the caller holds the
+announcement's row lock)."""
