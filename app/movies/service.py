@@ -114,9 +114,18 @@ async def create_movie(tx: Tx, *, user: User, data: MovieCreate) -> Movie:
 
 
 async def update_movie(tx: Tx, *, user: User, movie_id: uuid.UUID, data: MovieUpdate) -> Movie:
-    """Change a movie. A corrected title also reaches the announcements that show this movie."""
+    """Change a movie. A corrected title also reaches the announcements that show this movie.
+
+    Lock order, the same as every write that touches a movie and its meetups (creating or
+    re-pointing a meetup takes the movie's share lock before the meetup's): the movie row first,
+    then its announcements in id order. `FOR NO KEY UPDATE` (the id never changes) still waits for
+    those share locks, so a meetup re-pointed meanwhile is either seen by the title rewrite or
+    copies the new title itself; it does not block rows that merely reference the movie.
+    """
     _require_moderator(user)
-    movie = await tx.session.get(Movie, movie_id, with_for_update=True)
+    movie = await tx.session.get(
+        Movie, movie_id, with_for_update={"key_share": True}, populate_existing=True
+    )
     if movie is None:
         raise NotFound("No such movie.")
     changes = data.model_dump(exclude_unset=True)
@@ -132,10 +141,25 @@ async def update_movie(tx: Tx, *, user: User, movie_id: uuid.UUID, data: MovieUp
     movie.updated_at = clock.now()
     await _flush(tx.session, title, year)
     if retitled:
-        await tx.session.execute(
-            update(Announcement)
+        await _retitle_announcements(tx.session, movie)
+    return movie
+
+
+async def _retitle_announcements(session: AsyncSession, movie: Movie) -> None:
+    """Copy the movie's new title to its announcements, locking them in id order (a plain
+    UPDATE locks them in whatever order its plan visits them)."""
+    ids = list(
+        await session.scalars(
+            select(Announcement.id)
             .where(Announcement.movie_id == movie.id)  # type: ignore[arg-type]
+            .order_by(Announcement.id)  # type: ignore[arg-type]
+            .with_for_update(key_share=True)
+        )
+    )
+    if ids:
+        await session.execute(
+            update(Announcement)
+            .where(Announcement.id.in_(ids))  # type: ignore[attr-defined]
             .values(movie_title=movie.title)
             .execution_options(synchronize_session=False)
         )
-    return movie
