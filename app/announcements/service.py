@@ -82,7 +82,17 @@ async def _has_duplicate(
 
 
 async def _catalog_movie(session: AsyncSession, movie_id: uuid.UUID) -> Movie:
-    movie = await session.get(Movie, movie_id)
+    """The catalog movie a meetup is created with or re-pointed to, under its share lock.
+
+    Lock order: the movie before the announcement (a rename locks the movie, then its meetups).
+    Without it a re-point locked the meetup and then waited for the movie (its foreign-key check)
+    while a rename held the movie and waited for the meetup: a deadlock. The share lock also makes
+    the title copied here the movie's latest: a rename waits for this transaction, or this read
+    waits for the rename's commit.
+    """
+    movie = await session.get(
+        Movie, movie_id, with_for_update={"read": True}, populate_existing=True
+    )
     if movie is None:
         raise Unprocessable(
             "movie_id names no movie of the catalog: pick one from GET /movies or give "
