@@ -119,11 +119,16 @@ async def me(user: CurrentUser) -> UserPrivate:
     return UserPrivate.of(user)
 
 
-@router.post("/password/change", status_code=204, responses=errors(BadRequest, NotAuthenticated))
+@router.post(
+    "/password/change",
+    status_code=204,
+    responses=errors(BadRequest, NotAuthenticated, RateLimited, ServiceUnavailable),
+)
 async def change_password(
     body: PasswordChangeRequest, principal: CurrentPrincipal, tx: Transaction
 ) -> Response:
-    """Change the password; every other session ends."""
+    """Change the password; every other session ends. A wrong current password counts like a
+    failed sign-in of the account (RATE_LIMIT_LOGIN): over the limit it is 429."""
     await service.change_password(
         tx, principal, current_password=body.current_password, new_password=body.new_password
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -153,10 +155,18 @@ async def _send_confirmation(tx: Tx, user: User) -> None:
     )
 
 
-async def _limit_auth_request(tx: Tx, ip: str, route: str) -> None:
+async def _limit_auth_request(
+    tx: Tx, ip: str, route: str, *, email: str | None = None, fail_closed: bool = False
+) -> None:
+    """RATE_LIMIT_AUTH per IP (and per account when `email` is given): the slot is taken before
+    any work, atomically for both keys, so simultaneous requests cannot pass the limit."""
+    if tx.redis is None:
+        return
+    keys = [f"auth:{route}:ip:{ip}"]
+    if email is not None:
+        keys.append(f"auth:{route}:account:{_identity(email)}")
     rate = ratelimit.Rate.parse(get_settings().rate_limit_auth)
-    if tx.redis is not None:
-        await ratelimit.hit(tx.redis, f"auth:{route}:ip:{ip}", rate)
+    await ratelimit.reserve(tx.redis, keys, rate, fail_closed=fail_closed)
 
 
 async def register(tx: Tx, *, email: str, password: str, name: str, ip: str) -> User:
@@ -204,10 +214,7 @@ async def _spend_code(
 
 
 async def confirm_email(tx: Tx, *, email: str, code: str, ip: str) -> User:
-    await _limit_auth_request(tx, ip, "confirm")
-    if tx.redis is not None:
-        rate = ratelimit.Rate.parse(get_settings().rate_limit_auth)
-        await ratelimit.hit(tx.redis, f"auth:confirm:account:{_identity(email)}", rate)
+    await _limit_auth_request(tx, ip, "confirm", email=email)
     user = await users_service.find_user_by_email(tx.session, email)
     if await _spend_code(tx, user, CodePurpose.confirm_email, code) is None or user is None:
         # persist: the failed try must count even though the request fails.
@@ -218,10 +225,7 @@ async def confirm_email(tx: Tx, *, email: str, code: str, ip: str) -> User:
 
 
 async def resend_confirmation(tx: Tx, *, email: str, ip: str) -> None:
-    await _limit_auth_request(tx, ip, "resend")
-    if tx.redis is not None:
-        rate = ratelimit.Rate.parse(get_settings().rate_limit_auth)
-        await ratelimit.hit(tx.redis, f"auth:resend:account:{_identity(email)}", rate)
+    await _limit_auth_request(tx, ip, "resend", email=email)
     user = await users_service.find_user_by_email(tx.session, email)
     if user is not None and user.is_active and not user.is_confirmed:
         await _send_confirmation(tx, user)
@@ -230,23 +234,43 @@ async def resend_confirmation(tx: Tx, *, email: str, ip: str) -> None:
 # --- sessions ------------------------------------------------------------------------------------
 
 
-async def login(tx: Tx, *, email: str, password: str, ip: str) -> TokenPair:
-    rate = ratelimit.Rate.parse(get_settings().rate_limit_login)
-    ip_key, account_key = f"login:ip:{ip}", f"login:account:{_identity(email)}"
+@dataclass
+class _Attempt:
+    right: bool = False  # set once the password proved right
+
+
+@asynccontextmanager
+async def _password_attempt(tx: Tx, keys: list[str]) -> AsyncIterator[_Attempt]:
+    """RATE_LIMIT_LOGIN around one password check. A slot under every key is reserved before
+    the (slow) hash, so simultaneous guesses cannot outrun the limit, and given back only if the
+    password proved right: wrong ones (and checks that broke off) use up the budget.
+    Redis down means no check at all (fail closed: no unthrottled guessing)."""
+    attempt = _Attempt()
+    reservation = None
     if tx.redis is not None:
-        # Only failures count; Redis down means no login (fail closed: no unthrottled guessing).
-        await ratelimit.check(tx.redis, ip_key, rate, fail_closed=True)
-        await ratelimit.check(tx.redis, account_key, rate, fail_closed=True)
-    user = await users_service.find_user_by_email(tx.session, email)
-    if user is None:
-        await security.burn_password_check(password)
-        matches, new_hash = False, None
-    else:
-        matches, new_hash = await security.verify_password(password, user.password_hash)
+        rate = ratelimit.Rate.parse(get_settings().rate_limit_login)
+        reservation = await ratelimit.reserve(tx.redis, keys, rate, fail_closed=True)
+    try:
+        yield attempt
+    finally:
+        if tx.redis is not None and attempt.right:
+            await ratelimit.release(tx.redis, reservation)
+
+
+def _account_key(email: str) -> str:
+    return f"login:account:{_identity(email)}"
+
+
+async def login(tx: Tx, *, email: str, password: str, ip: str) -> TokenPair:
+    async with _password_attempt(tx, [f"login:ip:{ip}", _account_key(email)]) as attempt:
+        user = await users_service.find_user_by_email(tx.session, email)
+        if user is None:
+            await security.burn_password_check(password)
+            matches, new_hash = False, None
+        else:
+            matches, new_hash = await security.verify_password(password, user.password_hash)
+        attempt.right = matches and user is not None
     if not matches or user is None:
-        if tx.redis is not None:
-            await ratelimit.count(tx.redis, ip_key, rate)
-            await ratelimit.count(tx.redis, account_key, rate)
         raise NotAuthenticated("Wrong email or password.", code="invalid_credentials")
     if new_hash:
         user.password_hash = new_hash  # the hashing parameters changed since it was stored
@@ -317,7 +341,11 @@ async def change_password(
     tx: Tx, principal: Principal, *, current_password: str, new_password: str
 ) -> None:
     user = principal.user
-    matches, _ = await security.verify_password(current_password, user.password_hash)
+    # A wrong current password is a password guess (a stolen access token would otherwise be an
+    # unlimited oracle): it uses the account's sign-in budget, and a locked account is refused.
+    async with _password_attempt(tx, [_account_key(user.email)]) as attempt:
+        matches, _ = await security.verify_password(current_password, user.password_hash)
+        attempt.right = matches
     if not matches:
         raise BadRequest("The current password is wrong.", code="wrong_password")
     user.password_hash = await security.hash_password(new_password)
@@ -326,10 +354,7 @@ async def change_password(
 
 
 async def forgot_password(tx: Tx, *, email: str, ip: str) -> None:
-    await _limit_auth_request(tx, ip, "forgot")
-    if tx.redis is not None:
-        rate = ratelimit.Rate.parse(get_settings().rate_limit_auth)
-        await ratelimit.hit(tx.redis, f"auth:forgot:account:{_identity(email)}", rate)
+    await _limit_auth_request(tx, ip, "forgot", email=email)
     user = await users_service.find_user_by_email(tx.session, email)
     if user is None or not user.is_active:
         return
@@ -347,9 +372,7 @@ async def forgot_password(tx: Tx, *, email: str, ip: str) -> None:
 
 
 async def reset_password(tx: Tx, *, token: str, new_password: str, ip: str) -> None:
-    if tx.redis is not None:
-        rate = ratelimit.Rate.parse(get_settings().rate_limit_auth)
-        await ratelimit.hit(tx.redis, f"auth:reset:ip:{ip}", rate, fail_closed=True)
+    await _limit_auth_request(tx, ip, "reset", fail_closed=True)
     code = await tx.session.scalar(
         select(OneTimeCode)
         .where(

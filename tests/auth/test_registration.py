@@ -142,7 +142,8 @@ async def test_resend_is_202_for_anyone_and_only_the_new_code_works(
     assert fresh.status_code == 200
 
 
-async def test_register_is_rate_limited_per_ip(client: httpx.AsyncClient) -> None:
+async def test_register_is_rate_limited_per_ip(client: httpx.AsyncClient, clock: TestClock) -> None:
+    """On the test clock: a fixed minute window must not roll over in the middle of the burst."""
     statuses = [(await register(client, f"u{i}@example.com")).status_code for i in range(31)]
     assert statuses[:30] == [201] * 30
     limited = await register(client, "late@example.com")

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 from jose import jwt
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.core import clock
 from app.core.config import get_settings
@@ -81,7 +81,7 @@ async def test_unconfirmed_account_cannot_log_in_but_wrong_password_still_says_i
 
 
 async def test_repeated_failed_logins_are_rate_limited_even_with_the_right_password(
-    client: httpx.AsyncClient, users: UserFactory
+    client: httpx.AsyncClient, users: UserFactory, clock: TestClock
 ) -> None:
     await users.create(email="ann@example.com", signed_in=False)
     for _ in range(10):
@@ -267,3 +267,21 @@ async def test_simultaneous_requests_with_one_token_all_authenticate(
     )
     assert {r.status_code for r in responses} == {200}
     assert clock.now()  # the app clock is live outside frozen tests
+
+
+async def test_refresh_token_of_an_account_made_inactive_behind_the_api_is_refused(
+    client: httpx.AsyncClient, users: UserFactory, db: Database, clock: TestClock
+) -> None:
+    """The refresh path checks is_active itself: an account switched off by any path (a script,
+    the database) cannot renew its tokens even though its sessions were never revoked."""
+    ann = await users.create()
+    assert ann.tokens is not None
+    async with db.sessionmaker() as session, session.begin():
+        await session.execute(update(User).where(User.id == ann.id).values(is_active=False))
+    clock.advance(seconds=2)
+    response = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": ann.tokens.refresh_token}
+    )
+    assert response.status_code == 401
+    assert response.json()["code"] == "not_authenticated"
+    assert (await client.get("/api/v1/auth/me", headers=ann.headers)).status_code == 401
