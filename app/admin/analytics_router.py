@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -12,6 +11,7 @@ from app.admin.analytics import AnalyticsReport
 from app.auth.dependencies import AdminUser
 from app.core.db import Transaction
 from app.core.errors import Forbidden, NotAuthenticated, Unprocessable, errors
+from app.core.validation import BoundedDate
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -25,11 +25,12 @@ async def get_analytics(
     _: AdminUser,
     tx: Transaction,
     date_from: Annotated[
-        date | None,
+        BoundedDate | None,
         Query(description="First UTC day of the period (default: 29 days before date_to)"),
     ] = None,
     date_to: Annotated[
-        date | None, Query(description="Last UTC day of the period, inclusive (default: today)")
+        BoundedDate | None,
+        Query(description="Last UTC day of the period, inclusive (default: today)"),
     ] = None,
 ) -> AnalyticsReport:
     """Report: users, announcements and bookings by status, fill rate, notifications, top movies and hosts, per-day series."""

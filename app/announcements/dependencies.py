@@ -8,12 +8,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, Field
 
 from app.announcements.models import Announcement, AnnouncementStatus
 from app.core.db import Transaction
 from app.core.errors import NotFound
-from app.movies.schemas import Text
+from app.core.validation import BoundedDatetime, SingleLineText, bounded_date
 
 Sort = Literal["event_time", "-event_time", "-created", "-host_rating", "-likes"]
 
@@ -47,7 +47,13 @@ class AnnouncementFilters:
     sort: Sort = "event_time"
 
 
-DateBound = Annotated[AwareDatetime | date, Field(union_mode="left_to_right")]
+# An instant, or a whole UTC day; both within the bounds of app.core.validation, so that the
+# end-of-day arithmetic below cannot overflow (9999-12-31 was a 500).
+DateBound = Annotated[
+    BoundedDatetime | Annotated[date, AfterValidator(bounded_date)],
+    Field(union_mode="left_to_right"),
+]
+Text = SingleLineText
 
 
 def _start_of(bound: datetime | date) -> datetime:

@@ -11,7 +11,6 @@ from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -21,7 +20,7 @@ from pydantic import (
 
 from app.announcements.models import Announcement, AnnouncementStatus, Approval
 from app.core.shortcodes import short_url
-from app.movies.schemas import no_nul
+from app.core.validation import MULTI_LINE, SINGLE_LINE, BoundedDatetime
 from app.users.models import User
 from app.users.schemas import Rating, guest_rating, host_rating
 
@@ -51,13 +50,14 @@ def _stripped(max_length: int) -> Any:
     return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-Title = Annotated[str, _stripped(200), AfterValidator(no_nul)]
-Description = Annotated[str, Field(max_length=5000), AfterValidator(no_nul)]
-MovieTitle = Annotated[str, _stripped(300), AfterValidator(no_nul)]
-Location = Annotated[str, _stripped(300), AfterValidator(no_nul)]
+Title = Annotated[str, _stripped(200), SINGLE_LINE]
+Description = Annotated[str, Field(max_length=5000), MULTI_LINE]
+MovieTitle = Annotated[str, _stripped(300), SINGLE_LINE]
+Location = Annotated[str, _stripped(300), SINGLE_LINE]
 Timezone = Annotated[
     str,
     Field(max_length=64, description="IANA time zone name, e.g. Europe/Moscow", examples=["UTC"]),
+    SINGLE_LINE,
     AfterValidator(_iana_timezone),
 ]
 Duration = Annotated[int, Field(ge=1, le=1440, description="Minutes, 1..1440")]
@@ -68,19 +68,15 @@ Price = Annotated[
     AfterValidator(lambda value: value.quantize(Decimal("0.01"))),  # as stored: numeric(10, 2)
 ]
 Tags = Annotated[
-    list[Annotated[str, _stripped(40), AfterValidator(no_nul)]],
+    list[Annotated[str, _stripped(40), SINGLE_LINE]],
     Field(max_length=20, description="Up to 20 tags, stored lower-case"),
     AfterValidator(_clean_tags),
 ]
 EventTime = Annotated[
-    AwareDatetime,
-    Field(description="Start, ISO 8601 with an offset; must be in the future"),
+    BoundedDatetime,
+    Field(description="Start, ISO 8601 with an offset; must be in the future (and before 2200)"),
     AfterValidator(lambda value: value.astimezone(UTC)),  # stored and returned in UTC
 ]
-
-
-def _no_nul_optional(value: str | None) -> str | None:
-    return None if value is None else no_nul(value)
 
 
 def _check_price(is_free: bool, price: Decimal | None) -> None:
@@ -176,7 +172,7 @@ class AnnouncementUpdate(BaseModel):
 class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str | None, Field(max_length=1000), AfterValidator(_no_nul_optional)] = None
+    reason: Annotated[str, Field(max_length=1000), MULTI_LINE] | None = None
 
 
 class AnnouncementMovie(BaseModel):

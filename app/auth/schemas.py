@@ -6,9 +6,16 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-Password = Annotated[str, Field(min_length=8, max_length=128)]
+from app.core.validation import SINGLE_LINE
+
+# A password may hold any printable character (spaces included), but no control character.
+Password = Annotated[str, Field(min_length=8, max_length=128), SINGLE_LINE]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{6}$")]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), SINGLE_LINE
+]
+# Tokens are ASCII: a control character in one is refused before any lookup.
+Token = Annotated[str, Field(min_length=1, max_length=2048), SINGLE_LINE]
 
 
 class _Body(BaseModel):
@@ -32,15 +39,16 @@ class EmailRequest(_Body):
 
 class LoginRequest(_Body):
     email: EmailStr
+    # Any character an account's password may once have had: it is only compared.
     password: Annotated[str, Field(min_length=1, max_length=128)]
 
 
 class RefreshRequest(_Body):
-    refresh_token: Annotated[str, Field(min_length=1, max_length=2048)]
+    refresh_token: Token
 
 
 class LogoutRequest(_Body):
-    refresh_token: Annotated[str | None, Field(default=None, max_length=2048)] = None
+    refresh_token: Token | None = None
 
 
 class PasswordChangeRequest(_Body):
@@ -49,7 +57,7 @@ class PasswordChangeRequest(_Body):
 
 
 class PasswordResetRequest(_Body):
-    token: Annotated[str, Field(min_length=1, max_length=256)]
+    token: Annotated[str, Field(min_length=1, max_length=256), SINGLE_LINE]
     new_password: Password
 
 

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.bookings.models import BookingStatus
+from app.core.validation import MULTI_LINE
 from app.users.schemas import Rating
 
 
@@ -16,14 +17,14 @@ class BookingCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     seats: Annotated[int, Field(ge=1, le=10)] = 1
-    message: Annotated[str | None, Field(max_length=1000)] = None
+    message: Annotated[str, Field(max_length=1000), MULTI_LINE] | None = None
     join_waitlist: bool = False
 
 
 class RejectRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: Annotated[str | None, Field(max_length=1000)] = None
+    reason: Annotated[str, Field(max_length=1000), MULTI_LINE] | None = None
 
 
 class BookingAnnouncement(BaseModel):

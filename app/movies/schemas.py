@@ -7,11 +7,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.validation import MULTI_LINE, SINGLE_LINE, SingleLineText
 from app.movies.models import Movie
 
 
 def no_nul(value: str) -> str:
-    """PostgreSQL text cannot hold NUL characters: refuse them as a 422, not a 500."""
+    """PostgreSQL text cannot hold NUL characters: refuse them as a 422, not a 500.
+    (Kept for callers elsewhere; the fields below use app.core.validation, which refuses every
+    control character.)"""
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     return value
@@ -27,20 +30,18 @@ def _clean_genres(values: list[str]) -> list[str]:
     return seen
 
 
-Text = Annotated[str, AfterValidator(no_nul)]
+Text = SingleLineText  # the search words and genre of GET /movies
 Title = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
-    AfterValidator(no_nul),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300), SINGLE_LINE
 ]
 Year = Annotated[int, Field(ge=1870, le=2100, description="Release year")]
 Genres = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=50), AfterValidator(no_nul)]],
+    list[Annotated[str, Field(min_length=1, max_length=50), SINGLE_LINE]],
     Field(max_length=10, description="Up to 10 genres, stored lower-case"),
     AfterValidator(_clean_genres),
 ]
 Runtime = Annotated[int, Field(ge=1, le=1440, description="Running time in minutes")]
-Description = Annotated[str, Field(max_length=5000), AfterValidator(no_nul)]
+Description = Annotated[str, Field(max_length=5000), MULTI_LINE]
 
 
 class MovieCreate(BaseModel):

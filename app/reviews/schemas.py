@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.validation import MULTI_LINE
 from app.reviews.models import TargetRole
 
 MAX_COMMENT = 2000
@@ -20,7 +21,7 @@ class ReviewCreate(BaseModel):
         description="The host (when a guest writes) or an approved guest (when the host writes)"
     )
     score: Annotated[int, Field(ge=1, le=5, description="1 (worst) .. 5 (best)")]
-    comment: Annotated[str | None, Field(max_length=MAX_COMMENT)] = None
+    comment: Annotated[str, Field(max_length=MAX_COMMENT), MULTI_LINE] | None = None
 
 
 class ReviewUser(BaseModel):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.validation import MULTI_LINE, SINGLE_LINE
 from app.users.models import Role, User
 
 
@@ -96,8 +98,8 @@ class UserAdminView(UserPrivate):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    bio: str | None = Field(default=None, max_length=2000)
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100), SINGLE_LINE] | None = None
+    bio: Annotated[str, Field(max_length=2000), MULTI_LINE] | None = None
     email_notifications: bool | None = None
 
 
