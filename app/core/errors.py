@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import sqlalchemy.exc
@@ -169,11 +170,26 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, detail, code, getattr(exc, "headers", None))
 
 
+def _renderable(value: Any) -> Any:
+    """The refused input as JSON can carry it: a lone surrogate (which Python's JSON parser lets
+    through, UTF-8 cannot encode) is escaped, NaN and Infinity (not JSON) become strings."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {_renderable(key): _renderable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_renderable(item) for item in value]
+    return value
+
+
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # FastAPI's 422 shape (a list under "detail") plus the machine code every error carries.
     return JSONResponse(
-        {"detail": jsonable_encoder(exc.errors()), "code": "validation_error"}, status_code=422
+        {"detail": _renderable(jsonable_encoder(exc.errors())), "code": "validation_error"},
+        status_code=422,
     )
 
 
