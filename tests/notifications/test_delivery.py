@@ -5,7 +5,7 @@ outbox events into notifications; the emails arrive at a real SMTP server."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import httpx
 from fastapi import FastAPI
@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from app.announcements.models import Approval
 from app.bookings import tasks as booking_tasks
+from app.core import clock
 from app.core.db import Database
 from app.notifications.fanout import process_event
 from app.notifications.models import DomainEvent, Notification
@@ -108,7 +109,9 @@ async def test_approval_email_shows_local_time_and_attaches_the_calendar_event(
     mailbox: Mailbox,
 ) -> None:
     host, guest = await users.create(name="Hostess"), await users.create()
-    start = datetime(2031, 3, 14, 16, 0, tzinfo=UTC)  # 19:00 in Moscow
+    soon = clock.now().date() + timedelta(days=30)
+    friday = soon + timedelta(days=(4 - soon.weekday()) % 7)
+    start = datetime.combine(friday, time(16, 0), tzinfo=UTC)  # 19:00 in Moscow
     meetup = await meetups.create(host, event_time=start, timezone="Europe/Moscow")
     booking = await _book(client, guest, meetup.id)
     await _act(client, host, booking["id"], "approve")
@@ -116,12 +119,12 @@ async def test_approval_email_shows_local_time_and_attaches_the_calendar_event(
 
     [item] = (await inbox(client, guest))["items"]
     assert item["kind"] == "booking_approved"
-    assert "Friday 14 March 2031, 19:00 (Europe/Moscow)" in item["title"]
+    assert f"Friday {friday.day} {friday:%B %Y}, 19:00 (Europe/Moscow)" in item["title"]
     [message] = mail_to(mailbox, guest)
     assert "19:00 (Europe/Moscow)" in mailbox.text_of(message)
     ics = ics_of(message)
     assert ics is not None
-    assert "DTSTART;TZID=Europe/Moscow:20310314T190000" in ics
+    assert f"DTSTART;TZID=Europe/Moscow:{friday:%Y%m%d}T190000" in ics
     assert "SUMMARY:Stalker night" in ics
     assert await kinds(client, host) == ["booking_requested"]
 
