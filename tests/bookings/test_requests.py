@@ -7,11 +7,13 @@ from datetime import timedelta
 
 import httpx
 
+from app.bookings.models import BookingStatus
 from app.core.db import Database
 from tests.bookings.conftest import MakeAnnouncement
 from tests.bookings.helpers import book, seat_state, waitlist_counter_matches
 from tests.support.clock import TestClock
 from tests.support.factories import UserFactory
+from tests.support.meetups import Meetups
 
 
 async def test_auto_meetup_approves_at_once_and_counts_the_seats(
@@ -163,3 +165,39 @@ async def test_errors_come_in_contract_order(
     assert unknown.status_code == 404
     # 422 before 403
     assert (await book(client, host, meetup.id, seats=0)).status_code == 422
+
+
+async def test_403_and_the_409s_come_in_contract_order(
+    client: httpx.AsyncClient,
+    users: UserFactory,
+    make_announcement: MakeAnnouncement,
+    meetups: Meetups,
+    clock: TestClock,
+) -> None:
+    """403 before 409 announcement_closed before already_booked before time_conflict before
+    no_seats: each pair set up so that both apply, the earlier must win."""
+    host, guest = await users.create(), await users.create()
+    full = await make_announcement(host, tickets_count=1, sub_only=True)
+    await meetups.book(full, await users.create(), seats=1)
+    # The guest holds a booking on it already (written directly: booking it would be refused)
+    # and one on another meetup at the same time.
+    await meetups.book(full, guest, BookingStatus.pending)
+    elsewhere = await make_announcement(await users.create(), event_time=full.event_time)
+    await meetups.book(elsewhere, guest)
+
+    async def code() -> str:
+        return str((await book(client, guest, full.id)).json()["code"])
+
+    assert await code() == "subscribers_only"  # 403 before every 409
+    follow = await client.put(f"/api/v1/users/{host.id}/follow", headers=guest.headers)
+    assert follow.status_code == 204
+    clock.set(full.event_time + timedelta(minutes=1))
+    assert await code() == "announcement_closed"  # closed before already_booked
+    clock.set(full.event_time - timedelta(days=1))
+    assert await code() == "already_booked"  # before time_conflict
+    other = await make_announcement(
+        host, tickets_count=1, event_time=full.event_time + timedelta(minutes=30)
+    )
+    await meetups.book(other, await users.create(), seats=1)
+    response = await book(client, guest, other.id)
+    assert response.json()["code"] == "time_conflict"  # before no_seats (it is full too)
