@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import func, select
@@ -123,3 +123,50 @@ async def test_one_guest_racing_for_overlapping_meetups_gets_only_one(
             .where(Booking.guest_id == guest.id, Booking.status == BookingStatus.approved)
         )
     assert active == 0
+
+
+async def test_keyed_writes_racing_across_processes_create_once_and_never_fail(
+    live_server: str, users: UserFactory, make_announcement: MakeAnnouncement, db: Database
+) -> None:
+    """The same Idempotency-Key sent 24 times at once to two server processes: one meetup, one
+    booking, every answer the first one's; distinct keys for the same meetup slot: one 201 and
+    409 duplicate_announcement for the rest. Never a 5xx."""
+    host, guest = await users.create(), await users.create()
+    start = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    body = {"title": "Keyed", "movie_title": "Solaris", "location": "Here", "event_time": start}
+    async with httpx.AsyncClient(base_url=live_server, timeout=60) as http:
+
+        async def create(key: str) -> httpx.Response:
+            return await http.post(
+                "/api/v1/announcements",
+                headers={**host.headers, "Idempotency-Key": key},
+                json={**body, "tickets_count": 5, "approval": "auto"},
+            )
+
+        same = await asyncio.gather(*(create("same-key") for _ in range(24)))
+        assert [r.status_code for r in same] == [201] * 24
+        assert len({r.json()["id"] for r in same}) == 1
+        meetup_id = same[0].json()["id"]
+
+        distinct = await asyncio.gather(*(create(f"key-{n}") for n in range(12)))
+        codes = sorted((r.status_code, r.json().get("code")) for r in distinct)
+        # The same slot: "same-key"'s meetup already holds it.
+        assert codes == [(409, "duplicate_announcement")] * 12, codes
+
+        bookings = await asyncio.gather(
+            *(
+                http.post(
+                    f"/api/v1/announcements/{meetup_id}/bookings",
+                    headers={**guest.headers, "Idempotency-Key": "book-once"},
+                    json={"seats": 2},
+                )
+                for _ in range(24)
+            )
+        )
+    assert [r.status_code for r in bookings] == [201] * 24
+    assert len({r.json()["id"] for r in bookings}) == 1
+    async with db.sessionmaker() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(Booking).where(Booking.guest_id == guest.id)
+        )
+    assert count == 1
