@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from types import TracebackType
+from urllib.parse import quote
 
 import aiosmtplib
 
 from app.core.config import Settings
 from app.core.logging import get_logger
+from app.mail.render import SUBJECT_MAX_CHARS, one_line, shorten
 
 log = get_logger(__name__)
 
@@ -62,17 +64,33 @@ class OutgoingEmail:
         return [] if (self.sender + self.recipient).isascii() else ["SMTPUTF8"]
 
 
-_LINE_BREAKS = re.compile(r"[\r\n]+")
-
-
-def _one_line(value: str) -> str:
-    """A header value cannot hold a line break (it would start a header of the caller's choosing)."""
-    return _LINE_BREAKS.sub(" ", value).strip()
+# A subject folded into lines of at most this many characters (RFC 5322 recommends 78).
+HEADER_LINE_CHARS = 78
 
 
 def _encoded_header(value: str) -> str:
-    value = _one_line(value)
-    return value if value.isascii() else Header(value, "utf-8").encode(linesep="\r\n")
+    """One clean line (`one_line`: no CR, LF, NEL, U+2028/2029 nor other controls, which would end
+    the header for some reader and start one of the sender's choosing), cut to a sane length, and
+    folded (RFC 2047 encoded words when not ASCII) so that no line of it is long."""
+    value = shorten(one_line(value), SUBJECT_MAX_CHARS)
+    if value.isascii() and len(value) <= HEADER_LINE_CHARS - len("Subject: "):
+        return value
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, header_name="Subject").encode(
+        linesep="\r\n", maxlinelen=HEADER_LINE_CHARS
+    )
+
+
+def _address(value: str) -> str:
+    """An address for the envelope and a header: refused (the email cannot be built, which is an
+    attempt that failed) rather than cleaned into someone else's address."""
+    address = value.strip()
+    if not address or _NOT_AN_ADDRESS.search(address):
+        raise ValueError("the address is empty or holds a space, a line break or a control")
+    return address
+
+
+_NOT_AN_ADDRESS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029<>\"]")
 
 
 def _entity(headers: str, body: bytes) -> bytes:
@@ -90,11 +108,13 @@ def _text_part(subtype: str, text: str) -> bytes:
 
 def _attachment(filename: str, mime: str, content: bytes) -> bytes:
     content_type = f'{mime}; charset="utf-8"' if mime.startswith("text/") else mime
-    name = _one_line(filename).replace('"', "")
+    name = shorten(one_line(filename).replace('"', "").replace("\\", ""), 100) or "attachment"
+    # A name that is not ASCII goes as an RFC 2231 parameter (percent-encoded UTF-8).
+    parameter = f'filename="{name}"' if name.isascii() else f"filename*=utf-8''{quote(name)}"
     return _entity(
         f"Content-Type: {content_type}\r\n"
         "Content-Transfer-Encoding: base64\r\n"
-        f'Content-Disposition: attachment; filename="{name}"\r\n',
+        f"Content-Disposition: attachment; {parameter}\r\n",
         base64.encodebytes(content).replace(b"\n", b"\r\n"),
     )
 
@@ -109,11 +129,21 @@ def _multipart(subtype: str, parts: list[bytes]) -> bytes:
     )
 
 
+_NAME_AND_ADDRESS = re.compile(r"^(?P<name>.*)<(?P<address>[^<>]*)>\s*$", re.DOTALL)
+
+
 @functools.cache
 def _from(smtp_from: str) -> tuple[str, str]:
-    """SMTP_FROM ("Name <address>") as the envelope sender and the From header."""
-    name, address = parseaddr(smtp_from)
-    return address, formataddr((_one_line(name), address), charset="utf-8")
+    """SMTP_FROM ("Name <address>") as the envelope sender and the From header. The address is the
+    one in the last angle brackets (parseaddr takes a display name with a colon for a group and
+    loses it); the name is made one clean line."""
+    match = _NAME_AND_ADDRESS.match(smtp_from.strip())
+    if match:
+        name, address = match["name"].strip().strip('"'), match["address"]
+    else:
+        name, address = parseaddr(smtp_from)
+    address = _address(address)
+    return address, formataddr((one_line(name), address), charset="utf-8")
 
 
 def build_message(
@@ -125,11 +155,13 @@ def build_message(
     html: str,
     attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> OutgoingEmail:
+    """The MIME message. Raises ValueError for an address that cannot be sent to."""
     sender, from_header = _from(settings.smtp_from)
-    recipient = _one_line(to)
+    recipient = _address(to)
     body = _multipart("alternative", [_text_part("plain", text), _text_part("html", html)])
     if attachments:
         body = _multipart("mixed", [body, *(_attachment(*a) for a in attachments)])
+    subject = one_line(subject)
     headers = (
         f"From: {from_header}\r\n"
         f"To: {recipient}\r\n"
@@ -235,6 +267,8 @@ class Mailer:
         size = connections if connections is not None else settings.smtp_connections
         self._connections = [_Connection(settings) for _ in range(max(1, size))]
         self._closer: asyncio.Task[None] | None = None
+        if not settings.smtp_host and settings.env == "production":
+            log.warning("smtp_not_configured", detail="emails are logged, without their bodies")
 
     async def __aenter__(self) -> Mailer:
         return self
@@ -254,12 +288,15 @@ class Mailer:
     async def send(self, message: OutgoingEmail) -> None:
         """Raises DeliveryError if the server refused the message or could not be reached."""
         if not self.settings.smtp_host:
-            # No SMTP configured (development): the log is the mailbox, as API.md documents.
+            # No SMTP configured (development): the log is the mailbox, as the README's tour uses.
+            # In production the body, which may hold a code or a reset token, is left out (and the
+            # subjects of those emails carry no secret).
+            production = self.settings.env == "production"
             log.info(
                 "email_logged_instead_of_sent",
                 to=message.recipient,
                 subject=message.subject,
-                body=message.text,
+                body="[not logged in production]" if production else message.text,
             )
             return
         # The first free connection, else the one with the fewest waiting: when mail is sparse only
