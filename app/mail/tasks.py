@@ -6,6 +6,8 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
 from sqlalchemy import Update, bindparam, case, select, update
 
 from app.core import clock
@@ -47,6 +49,7 @@ def _claim_statement() -> Update:
             _email.c.html_body,
             _email.c.ics_attachment,
             _email.c.attempts,
+            _email.c.sensitive,
         )
         .where(_email.c.id == bindparam("email_id"), _email.c.status == EmailStatus.pending)
         .with_for_update(skip_locked=True)
@@ -70,6 +73,7 @@ def _claim_statement() -> Update:
             claimed.c.html_body,
             claimed.c.ics_attachment,
             claimed.c.attempts,
+            claimed.c.sensitive,
         )
     )
 
@@ -77,7 +81,24 @@ def _claim_statement() -> Update:
 _CLAIM = _claim_statement()
 
 
+def _error_text(exc: Exception, *, sensitive: bool) -> str:
+    """What is kept (last_error) and logged of a failed attempt. SMTP replies (DeliveryError) are
+    the server's words; any other exception's message might quote what was being built, so of an
+    email holding a secret only the exception's type is kept."""
+    if isinstance(exc, DeliveryError):
+        text = str(exc)
+    elif sensitive:
+        text = f"{type(exc).__name__} (message not kept: the email holds a secret)"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return text[:2000]
+
+
 async def send_email(ctx: dict[str, Any], email_id: str) -> str:
+    """Send one email. Whatever goes wrong while it is built or sent (the server refusing, an
+    address that cannot be used, a bug) is an attempt: counted, kept in last_error, retried with
+    backoff under the next attempt's job id, and `failed` after MAX_ATTEMPTS. Only a failure of the
+    database itself leaves the row as it was, for the sweep to run this attempt's job again."""
     db: Database = ctx["db"]
     email_uuid = uuid.UUID(email_id)
     async with db.sessionmaker() as session:
@@ -85,27 +106,27 @@ async def send_email(ctx: dict[str, Any], email_id: str) -> str:
         email = (await session.execute(_CLAIM, claim)).one_or_none()
         if email is None:  # sent or failed already, gone, or being sent by another worker
             return "skipped"
-        message = build_message(
-            ctx["settings"],
-            to=email.to_address,
-            subject=email.subject,
-            text=email.text_body,
-            html=email.html_body,
-            attachments=(
-                [(ICS_FILENAME, "text/calendar", email.ics_attachment.encode())]
-                if email.ics_attachment
-                else None
-            ),
-        )
         try:
+            message = build_message(
+                ctx["settings"],
+                to=email.to_address,
+                subject=email.subject,
+                text=email.text_body,
+                html=email.html_body,
+                attachments=(
+                    [(ICS_FILENAME, "text/calendar", email.ics_attachment.encode())]
+                    if email.ics_attachment
+                    else None
+                ),
+            )
             mailer: Mailer | None = ctx.get("mailer")
             if mailer is None:  # run outside the worker (a script, a test): a connection of its own
                 await deliver(ctx["settings"], message)
             else:
                 await mailer.send(message)
-        except DeliveryError as exc:
+        except Exception as exc:
             attempts = email.attempts + 1
-            error = str(exc)[:2000]
+            error = _error_text(exc, sensitive=email.sensitive)
             failed = attempts >= MAX_ATTEMPTS
             next_attempt_at = clock.now() + backoff(attempts)
             await session.execute(
@@ -139,6 +160,15 @@ async def send_email(ctx: dict[str, Any], email_id: str) -> str:
         return "sent"
 
 
+async def _finished_without_effect(redis: ArqRedis, job: str) -> bool:
+    """arq keeps the result of job `job` (for keep_result) and has no job of that id queued: it ran
+    and ended (a database error, or skipped an email another worker held and then let go) without
+    sending the email or counting an attempt, and that kept result makes arq refuse the id."""
+    return bool(await redis.exists(result_key_prefix + job)) and not await redis.exists(
+        job_key_prefix + job
+    )
+
+
 async def enqueue_due_emails(ctx: dict[str, Any]) -> int:
     """Enqueue pending emails that are due; ids make this a no-op for those already queued."""
     db: Database = ctx["db"]
@@ -154,12 +184,17 @@ async def enqueue_due_emails(ctx: dict[str, Any]) -> int:
                 .limit(SWEEP_BATCH)
             )
         ).all()
+    redis: ArqRedis = ctx["redis"]
     enqueued = 0
     for email_id, attempts in rows:
-        job = await ctx["redis"].enqueue_job(
-            SEND_EMAIL_JOB, str(email_id), _job_id=job_id(email_id, attempts)
-        )
-        enqueued += job is not None
+        job = job_id(email_id, attempts)
+        queued = await redis.enqueue_job(SEND_EMAIL_JOB, str(email_id), _job_id=job)
+        if queued is None and await _finished_without_effect(redis, job):
+            # The email is still due, so that job is over for it: forget its result and run it
+            # again (a job that finds the email sent meanwhile just skips it).
+            await redis.delete(result_key_prefix + job)
+            queued = await redis.enqueue_job(SEND_EMAIL_JOB, str(email_id), _job_id=job)
+        enqueued += queued is not None
     if enqueued:
         log.info("sweep_enqueued_emails", count=enqueued)
     return enqueued
