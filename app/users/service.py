@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, Update, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
+from app.auth.models import AuthSession
 from app.core import clock, security
 from app.core.db import Tx
 from app.core.errors import BadRequest, NotFound
@@ -63,19 +65,45 @@ async def unfollow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
         await _move_follow_counters(tx.session, follower.id, followee_id, -1)
 
 
+def _build_move_follow_counters() -> Update:
+    """Both counter rows in one statement, locked in id order: the CTE takes the row locks in
+    its ORDER BY (the update only touches rows it has emitted, so already locked), whichever
+    way round the two users are. Updating follower then followee instead deadlocked two users
+    following each other at the same moment. FOR NO KEY UPDATE, as an UPDATE that leaves the key
+    alone takes: it does not wait on the key-share locks of follow rows being inserted."""
+    follower, followee, step = (
+        bindparam("follower"),
+        bindparam("followee"),
+        bindparam("step", type_=Integer),
+    )
+    locked = (
+        select(col(User.id))
+        .where(col(User.id).in_([follower, followee]))
+        .order_by(col(User.id))
+        .with_for_update(key_share=True)
+        .cte("locked")
+        .prefix_with("MATERIALIZED")
+    )
+    return (
+        update(User)
+        .where(col(User.id).in_(select(locked.c.id)))
+        .values(
+            following_count=col(User.following_count)
+            + case((col(User.id) == follower, step), else_=0),
+            followers_count=col(User.followers_count)
+            + case((col(User.id) == followee, step), else_=0),
+        )
+    )
+
+
+_MOVE_FOLLOW_COUNTERS = _build_move_follow_counters()
+
+
 async def _move_follow_counters(
     session: AsyncSession, follower_id: uuid.UUID, followee_id: uuid.UUID, step: int
 ) -> None:
-    # Always follower first, then followee (sorted by id would be overkill: two rows, one order).
     await session.execute(
-        update(User)
-        .where(User.id == follower_id)
-        .values(following_count=User.following_count + step)
-    )
-    await session.execute(
-        update(User)
-        .where(User.id == followee_id)
-        .values(followers_count=User.followers_count + step)
+        _MOVE_FOLLOW_COUNTERS, {"follower": follower_id, "followee": followee_id, "step": step}
     )
 
 
@@ -120,11 +148,30 @@ async def admin_update_user(tx: Tx, user_id: uuid.UUID, data: AdminUserUpdate) -
     if data.role is not None:
         user.role = data.role
     if data.is_active is not None:
+        if data.is_active != user.is_active or not data.is_active:
+            # Like a password reset: every session ends and every token issued before now stops
+            # counting, so re-activating the account later revives none of them. Done on
+            # re-activation too: a sign-in racing the deactivation (its password checked before,
+            # its session written after) leaves no session that would come back to life.
+            await _end_every_session(tx.session, user)
         user.is_active = data.is_active
-        # Deactivation ends sessions at once: principal_for() checks is_active on every request.
     user.updated_at = clock.now()
     await tx.session.flush()
     return user
+
+
+async def _end_every_session(session: AsyncSession, user: User) -> None:
+    now = clock.now()
+    await session.execute(
+        update(AuthSession)
+        .where(
+            col(AuthSession.user_id) == user.id,
+            col(AuthSession.revoked_at).is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    # Token `iat` has whole seconds; tokens from this second on stay valid (a fresh sign-in).
+    user.tokens_valid_after = now.replace(microsecond=0)
 
 
 async def create_admin(session: AsyncSession, *, email: str, password: str, name: str) -> User:

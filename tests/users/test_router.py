@@ -8,8 +8,10 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
+from app.auth.models import AuthSession
 from app.core.db import Database
 from app.users.models import Follow, User
+from tests.support.clock import TestClock
 from tests.support.factories import UserFactory
 
 
@@ -207,3 +209,53 @@ async def test_create_admin_command_creates_then_promotes(
         "/api/v1/auth/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
     )
     assert me.json()["role"] == "admin"
+
+
+async def test_deactivation_ends_every_session_and_reactivation_revives_none(
+    client: httpx.AsyncClient, users: UserFactory, db: Database, clock: TestClock
+) -> None:
+    admin, ann = await users.admin(), await users.create()
+    assert ann.tokens is not None
+    login_pair = (
+        await client.post("/api/v1/auth/login", json={"email": ann.email, "password": ann.password})
+    ).json()
+    pairs = [
+        (ann.tokens.access_token, ann.tokens.refresh_token),
+        (login_pair["access_token"], login_pair["refresh_token"]),
+    ]
+    clock.advance(seconds=2)
+
+    async def old_tokens_refused() -> None:
+        for access, refresh in pairs:
+            me = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {access}"})
+            assert me.status_code == 401
+            renewed = await client.post("/api/v1/auth/refresh", json={"refresh_token": refresh})
+            assert renewed.status_code == 401
+
+    path = f"/api/v1/admin/users/{ann.id}"
+    off = await client.patch(path, headers=admin.headers, json={"is_active": False})
+    assert off.status_code == 200
+    await old_tokens_refused()
+    async with db.sessionmaker() as session:
+        live = await session.scalar(
+            select(func.count())
+            .select_from(AuthSession)
+            .where(AuthSession.user_id == ann.id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+        )
+        cutoff = await session.scalar(select(User.tokens_valid_after).where(User.id == ann.id))
+    assert live == 0  # every session ended, not just hidden behind is_active
+    assert cutoff == clock.now  # and tokens issued before now no longer count
+
+    clock.advance(seconds=2)
+    on = await client.patch(path, headers=admin.headers, json={"is_active": True})
+    assert on.status_code == 200 and on.json()["is_active"] is True
+    await old_tokens_refused()
+
+    fresh = await client.post(
+        "/api/v1/auth/login", json={"email": ann.email, "password": ann.password}
+    )
+    assert fresh.status_code == 200
+    me = await client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {fresh.json()['access_token']}"}
+    )
+    assert me.status_code == 200
