@@ -455,3 +455,35 @@ async def test_the_sweep_runs_an_attempt_again_whose_job_ended_without_sending_i
     await run_worker()
     assert (await stored(db, email_id)).status == EmailStatus.sent
     assert [str(m["To"]) for m in mailbox] == ["held@example.com"]
+
+
+async def test_a_failure_while_building_a_sensitive_email_keeps_and_logs_no_word_of_it(
+    app: FastAPI,
+    db: Database,
+    mailbox: Mailbox,
+    smtp_sink: SMTPSink,
+    monkeypatch: pytest.MonkeyPatch,
+    app_log: io.StringIO,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    secret = "reset-token-Zq81x"
+
+    def quoting(settings: Settings, **fields: Any) -> sender.OutgoingEmail:
+        raise ValueError(f"cannot build {fields['text']!r}")  # a message quoting what it built
+
+    monkeypatch.setattr(mail_tasks, "build_message", quoting)
+    async with db.sessionmaker() as session, session.begin():
+        email = EmailMessage(
+            to_address="s@example.com",
+            subject="Reset your password",
+            text_body=f"Your token: {secret}",
+            html_body=f"<p>{secret}</p>",
+            sensitive=True,
+        )
+        session.add(email)
+    assert await mail_tasks.send_email(worker_ctx(app), str(email.id)) == "retry"
+    row = await stored(db, email.id)
+    assert row.attempts == 1 and row.last_error and row.last_error.startswith("ValueError")
+    assert secret not in row.last_error
+    assert secret in row.text_body  # kept for the next attempt
+    assert secret not in app_log.getvalue() + caplog.text
