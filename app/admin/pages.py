@@ -3,12 +3,20 @@
 Signing in creates an ordinary login session (AuthSession) and keeps its access token in an
 httpOnly, SameSite=strict cookie scoped to /admin (Secure when PUBLIC_BASE_URL is https). Every
 page checks it like a bearer token (`principal_for`), so logging out, deactivation, a password
-reset or a demotion end the page session at once. SameSite=strict keeps other sites' forms from
-carrying the cookie, which is what guards the retry button against cross-site requests.
+reset or a demotion end the page session at once.
+
+Every form carries a CSRF token, checked before the post does anything (SameSite=strict alone
+would leave older browsers, and same-site pages, able to post): on the monitor it is an HMAC of
+the page session's id, on the sign-in form (no session yet: login CSRF) an HMAC of a random
+value in a second strict, httpOnly cookie that the form's GET sets. Another site can read
+neither, and a token does not fit another session or another browser.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -41,6 +49,7 @@ templates = Jinja2Templates(
 )
 
 COOKIE = "meetup_admin"
+CSRF_COOKIE = "meetup_admin_csrf"
 COOKIE_PATH = "/admin"
 REFRESH_SECONDS = 10
 NO_STORE = {"Cache-Control": "no-store"}
@@ -56,14 +65,54 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
     )
 
 
+def _csrf_token(request: Request, binding: str) -> str:
+    key = _settings(request).secret_key.encode()
+    return hmac.new(key, f"admin-csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def _csrf_ok(request: Request, sent: str, binding: str) -> bool:
+    expected = _csrf_token(request, binding)
+    return bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def _login_binding(nonce: str) -> str:
+    return f"login:{nonce}"
+
+
+def _session_binding(principal: Principal) -> str:
+    return f"session:{principal.session_id}"
+
+
 def _login_page(
-    request: Request, *, error: str | None = None, email: str = "", status_code: int = 200
+    request: Request,
+    *,
+    nonce: str,
+    error: str | None = None,
+    email: str = "",
+    status_code: int = 200,
 ) -> HTMLResponse:
-    return _page(request, "login.html", status_code, error=error, email=email)
+    token = _csrf_token(request, _login_binding(nonce))
+    return _page(request, "login.html", status_code, error=error, email=email, csrf_token=token)
 
 
 def _refused(request: Request, reason: str) -> HTMLResponse:
     return _page(request, "refused.html", 403, heading="Not allowed", reason=reason)
+
+
+def _forged(request: Request) -> HTMLResponse:
+    log.warning("admin_csrf_refused", path=request.url.path)
+    return _page(
+        request,
+        "refused.html",
+        403,
+        heading="Form refused",
+        reason="This form has expired or did not come from this site. Reload the page and try "
+        "again.",
+    )
+
+
+def _secure(request: Request) -> bool:
+    return _settings(request).public_base_url.lower().startswith("https://")
 
 
 def _to(path: str) -> RedirectResponse:
@@ -79,8 +128,22 @@ async def _principal(request: Request, tx: Tx) -> Principal | None:
 
 @router.get("/admin/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> HTMLResponse:
-    """The sign-in form."""
-    return _login_page(request)
+    """The sign-in form; its CSRF token fits the random value of this browser's CSRF cookie."""
+    nonce = request.cookies.get(CSRF_COOKIE) or ""
+    fresh = not (16 <= len(nonce) <= 128)
+    if fresh:
+        nonce = secrets.token_urlsafe(32)
+    response = _login_page(request, nonce=nonce)
+    if fresh:
+        response.set_cookie(
+            CSRF_COOKIE,
+            nonce,
+            path=COOKIE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+        )
+    return response
 
 
 @router.post("/admin/login", response_class=HTMLResponse)
@@ -90,17 +153,27 @@ async def login(
     ip: ClientIP,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=128)] = "",
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Sign an admin in: the session cookie, then the monitor; anyone else is refused."""
+    nonce = request.cookies.get(CSRF_COOKIE)
+    if nonce is None or not _csrf_ok(request, csrf_token, _login_binding(nonce)):
+        return _forged(request)
     if not email or not password:
         return _login_page(
-            request, error="Enter your email and password.", email=email, status_code=422
+            request,
+            nonce=nonce,
+            error="Enter your email and password.",
+            email=email,
+            status_code=422,
         )
     try:
         # The API's own sign-in: the same password check, rate limits and account rules.
         pair = await auth_service.login(tx, email=email, password=password, ip=ip)
     except AppError as exc:
-        response = _login_page(request, error=exc.detail, email=email, status_code=exc.status_code)
+        response = _login_page(
+            request, nonce=nonce, error=exc.detail, email=email, status_code=exc.status_code
+        )
         if "Retry-After" in exc.headers:
             response.headers["Retry-After"] = exc.headers["Retry-After"]
         return response
@@ -110,7 +183,6 @@ async def login(
         await tx.session.rollback()  # keep no session for a refused sign-in
         log.warning("admin_login_refused", reason="not_admin")
         return _refused(request, "This account is not an administrator.")
-    settings = _settings(request)
     response = _to("/admin")
     response.set_cookie(
         COOKIE,
@@ -119,17 +191,23 @@ async def login(
         path=COOKIE_PATH,
         httponly=True,
         samesite="strict",
-        secure=settings.public_base_url.lower().startswith("https://"),
+        secure=_secure(request),
     )
     log.info("admin_login", user_id=str(principal.user.id))
     return response
 
 
 @router.post("/admin/logout")
-async def logout(request: Request, tx: Transaction) -> Response:
+async def logout(
+    request: Request,
+    tx: Transaction,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
     """End the page session (its AuthSession is revoked) and forget the cookie."""
     principal = await _principal(request, tx)
     if principal is not None:
+        if not _csrf_ok(request, csrf_token, _session_binding(principal)):
+            return _forged(request)
         await auth_service.logout(tx, principal, refresh_token=None)
     response = _to("/admin/login")
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
@@ -187,6 +265,7 @@ async def monitor(request: Request, tx: Transaction, retried: str | None = None)
         failed_emails=await _failed_emails(tx),
         stuck_events=await _stuck_events(tx),
         max_event_attempts=MAX_ATTEMPTS,
+        csrf_token=_csrf_token(request, _session_binding(principal)),
         refresh_seconds=REFRESH_SECONDS,
         heartbeat_window=int(jobs.health_check_interval()) + 1,
         now=clock.now().strftime("%Y-%m-%d %H:%M:%S"),
@@ -194,13 +273,20 @@ async def monitor(request: Request, tx: Transaction, retried: str | None = None)
 
 
 @router.post("/admin/jobs/{job_id}/retry")
-async def retry(request: Request, tx: Transaction, job_id: str) -> Response:
+async def retry(
+    request: Request,
+    tx: Transaction,
+    job_id: str,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
     """The retry button of a failed job."""
     principal = await _principal(request, tx)
     if principal is None:
         return _to("/admin/login")
     if principal.user.role != Role.admin:
         return _refused(request, "This account is not an administrator.")
+    if not _csrf_ok(request, csrf_token, _session_binding(principal)):
+        return _forged(request)
     try:
         job = await jobs.retry_job(request.app.state.redis, job_id)
     except AppError as exc:

@@ -35,8 +35,30 @@ async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
+def _csrf_in(html: str) -> str:
+    match = re.search(r'<input type="hidden" name="csrf_token" value="([^"]+)">', html)
+    assert match, "no CSRF token in the page's form"
+    return match.group(1)
+
+
+async def _login_token(browser: httpx.AsyncClient) -> str:
+    return _csrf_in((await browser.get("/admin/login")).text)
+
+
 async def _sign_in(browser: httpx.AsyncClient, user: TestUser) -> httpx.Response:
-    return await browser.post("/admin/login", data={"email": user.email, "password": user.password})
+    """As a browser does: the form (and its CSRF token), then the post."""
+    return await browser.post(
+        "/admin/login",
+        data={
+            "email": user.email,
+            "password": user.password,
+            "csrf_token": await _login_token(browser),
+        },
+    )
+
+
+async def _monitor_token(browser: httpx.AsyncClient) -> str:
+    return _csrf_in((await browser.get("/admin")).text)
 
 
 async def _sessions(db: Database, user: TestUser) -> int:
@@ -56,6 +78,7 @@ async def test_login_page_is_a_form(browser: httpx.AsyncClient) -> None:
     assert response.headers["cache-control"] == "no-store"
     assert '<form method="post" action="/admin/login">' in response.text
     assert 'name="email"' in response.text and 'name="password"' in response.text
+    assert _csrf_in(response.text)
 
 
 async def test_admin_signs_in_with_a_strict_httponly_cookie_and_sees_the_monitor(
@@ -110,7 +133,8 @@ async def test_the_retry_button_reenqueues_the_failed_job(
     admin = await users.admin()
     made = await jobs_in_every_state(app.state.redis, run_worker)
     await _sign_in(browser, admin)
-    response = await browser.post(f"/admin/jobs/{made.failed}/retry")
+    token = await _monitor_token(browser)
+    response = await browser.post(f"/admin/jobs/{made.failed}/retry", data={"csrf_token": token})
     assert response.status_code == 303
     assert response.headers["location"].startswith("/admin?retried=broken-event%3Aretry%3A")
     queued = [job for job in await app.state.redis.queued_jobs() if job.function == "process_event"]
@@ -119,7 +143,7 @@ async def test_the_retry_button_reenqueues_the_failed_job(
     ]
     page = await browser.get(response.headers["location"])
     assert "Re-enqueued as broken-event:retry:" in page.text
-    complete = await browser.post(f"/admin/jobs/{made.complete}/retry")
+    complete = await browser.post(f"/admin/jobs/{made.complete}/retry", data={"csrf_token": token})
     assert complete.status_code == 409
     assert "Only a failed job can be retried" in complete.text
 
@@ -142,11 +166,17 @@ async def test_a_wrong_password_shows_the_form_again_with_the_error(
 ) -> None:
     admin = await users.admin()
     response = await browser.post(
-        "/admin/login", data={"email": admin.email, "password": "not the password"}
+        "/admin/login",
+        data={
+            "email": admin.email,
+            "password": "not the password",
+            "csrf_token": await _login_token(browser),
+        },
     )
     assert response.status_code == 401
     assert "Wrong email or password." in response.text
     assert f'value="{admin.email}"' in response.text
+    assert _csrf_in(response.text)  # the form shown again can be sent again
     assert "set-cookie" not in response.headers
 
 
@@ -169,7 +199,7 @@ async def test_signing_out_ends_the_session_behind_the_cookie(
     admin = await users.admin()
     await _sign_in(browser, admin)
     token = browser.cookies["meetup_admin"]
-    out = await browser.post("/admin/logout")
+    out = await browser.post("/admin/logout", data={"csrf_token": await _monitor_token(browser)})
     assert out.status_code == 303 and out.headers["location"] == "/admin/login"
     assert "meetup_admin" not in browser.cookies
     browser.cookies.set("meetup_admin", token, path="/admin")  # a copy kept by a thief
@@ -259,3 +289,75 @@ def _notification_context() -> dict[str, object]:
         "link": "http://meetup.test/s/abc",
         "has_ics": False,
     }
+
+
+async def test_the_login_form_refuses_a_post_without_its_csrf_token(
+    browser: httpx.AsyncClient, app: FastAPI, db: Database, users: UserFactory
+) -> None:
+    """Another site's form could sign the victim in to the attacker's account (login CSRF):
+    the post needs the token of a form this site served to this browser."""
+    admin = await users.admin()
+    form = {"email": admin.email, "password": admin.password}
+    before = await _sessions(db, admin)
+    token = await _login_token(browser)
+    for refused in (
+        await browser.post("/admin/login", data=form),
+        await browser.post("/admin/login", data={**form, "csrf_token": "forged"}),
+        await browser.post("/admin/login", data={**form, "csrf_token": token[:-2] + "xx"}),
+    ):
+        assert refused.status_code == 403
+        assert "meetup_admin=" not in refused.headers.get("set-cookie", "")
+    assert await _sessions(db, admin) == before  # refused before the password was looked at
+    # A token from another browser (its cookie differs) does not fit this one.
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as other_browser:
+        foreign = await _login_token(other_browser)
+    refused = await browser.post("/admin/login", data={**form, "csrf_token": foreign})
+    assert refused.status_code == 403
+    assert (
+        await browser.post("/admin/login", data={**form, "csrf_token": token})
+    ).status_code == 303
+
+
+async def test_the_monitor_forms_refuse_a_post_without_their_csrf_token(
+    browser: httpx.AsyncClient, app: FastAPI, users: UserFactory, run_worker: RunWorker
+) -> None:
+    admin = await users.admin()
+    made = await jobs_in_every_state(app.state.redis, run_worker)
+    await _sign_in(browser, admin)
+    token = await _monitor_token(browser)
+    html = (await browser.get("/admin")).text
+    assert html.count(f'name="csrf_token" value="{token}"') == 2  # sign out and the retry
+    retry = f"/admin/jobs/{made.failed}/retry"
+    for data in ({}, {"csrf_token": "forged"}, {"csrf_token": await _login_token(browser)}):
+        refused = await browser.post(retry, data=data)
+        assert refused.status_code == 403, data
+        out = await browser.post("/admin/logout", data=data)
+        assert out.status_code == 403, data
+    assert not [j for j in await app.state.redis.queued_jobs() if ":retry:" in j.job_id]
+    assert (await browser.get("/admin")).status_code == 200  # still signed in
+    assert (await browser.post(retry, data={"csrf_token": token})).status_code == 303
+    assert (await browser.post("/admin/logout", data={"csrf_token": token})).headers[
+        "location"
+    ] == "/admin/login"
+
+
+async def test_a_monitor_token_belongs_to_its_session(
+    app: FastAPI, users: UserFactory, run_worker: RunWorker
+) -> None:
+    admin = await users.admin()
+    made = await jobs_in_every_state(app.state.redis, run_worker)
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://test") as first,
+        httpx.AsyncClient(transport=transport, base_url="http://test") as second,
+    ):
+        await _sign_in(first, admin)
+        await _sign_in(second, admin)
+        token_of_first = await _monitor_token(first)
+        assert token_of_first != await _monitor_token(second)
+        refused = await second.post(
+            f"/admin/jobs/{made.failed}/retry", data={"csrf_token": token_of_first}
+        )
+        assert refused.status_code == 403
