@@ -203,6 +203,24 @@ async def test_a_very_long_subject_is_cut_at_a_word_and_folded_into_short_lines(
         assert _clean(str(message["Subject"]))
         for line in message.as_bytes().split(b"\n"):
             assert len(line) <= 998
+        # As written on the wire: folded into lines of at most 78 characters.
+        [(_, raw)] = [(n, v) for n, v in message.raw_items() if n == "Subject"]
+        lines = f"Subject: {raw}".split("\n")
+        assert len(lines) > 3 and all(len(line.rstrip("\r")) <= 78 for line in lines), lines
+
+
+async def test_a_long_ascii_subject_is_folded_at_spaces_and_arrives_whole(
+    mailbox: Mailbox, smtp_sink: SMTPSink
+) -> None:
+    settings = get_settings()
+    subject = " ".join(f"Stalker-{n}" for n in range(25))  # 250 characters, under the cut
+    async with Mailer(settings) as mailer:
+        await mailer.send(build_message(settings, to="a@example.com", subject=subject, text="Hi", html="Hi"))  # fmt: skip
+    [message] = mailbox
+    assert str(message["Subject"]) == subject
+    [raw] = [v for n, v in message.raw_items() if n == "Subject"]
+    lines = f"Subject: {raw}".split("\n")
+    assert len(lines) >= 4 and all(len(line.rstrip("\r")) <= 78 for line in lines), lines
 
 
 def test_a_subject_is_rendered_apart_from_the_body() -> None:
