@@ -11,15 +11,6 @@ from app.core.validation import MULTI_LINE, SINGLE_LINE, SingleLineText
 from app.movies.models import Movie
 
 
-def no_nul(value: str) -> str:
-    """PostgreSQL text cannot hold NUL characters: refuse them as a 422, not a 500.
-    (Kept for callers elsewhere; the fields below use app.core.validation, which refuses every
-    control character.)"""
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
 def _clean_genres(values: list[str]) -> list[str]:
     """Genres are stored lower-case and without repeats, so `?genre=` matches any spelling."""
     seen: list[str] = []
