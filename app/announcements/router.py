@@ -17,9 +17,9 @@ Documented choices where the contract is silent:
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from app.announcements import queries, service
@@ -37,6 +37,7 @@ from app.core import idempotency
 from app.core.config import get_settings
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
+from app.core.idempotency import IdempotencyKey
 from app.core.pagination import Page, Pagination
 
 router = APIRouter(tags=["announcements"])
@@ -52,16 +53,6 @@ def _described(
     for key, description in by_status.items():
         responses[int(key[1:])]["description"] = description
     return responses
-
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Repeat-safe creation: the same key within 24 h replays the first response.",
-    ),
-]
 
 
 @router.post(

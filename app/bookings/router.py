@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from app.announcements.models import Announcement
@@ -16,6 +16,7 @@ from app.bookings.schemas import BookingCreate, BookingPublic, RejectRequest
 from app.core import idempotency
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
+from app.core.idempotency import IdempotencyKey
 from app.core.pagination import Page, Pagination
 from app.users.models import Role
 
@@ -40,15 +41,6 @@ async def _seat_request_facts(
 
 
 ExistingAnnouncement = Annotated[Announcement, Depends(_existing_announcement)]
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Repeat-safe creation: the same key within 24 h replays the first response.",
-    ),
-]
 
 
 @router.post(

@@ -16,8 +16,9 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -28,6 +29,7 @@ from sqlmodel import Field, SQLModel
 from app.core import clock
 from app.core.db import Tx
 from app.core.errors import AppError, Unprocessable
+from app.core.validation import SingleLineText
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -50,6 +52,16 @@ class IdempotencyRecord(SQLModel, table=True):
     )  # type: ignore[call-overload]
     completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
 
+
+IdempotencyKey = Annotated[
+    SingleLineText | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat-safe creation: the same key within 24 h replays the first response.",
+    ),
+]
+"""The header of the routes that create something; pass its value to `run_once`."""
 
 KEEP_FOR = timedelta(hours=24)
 REPLAYED_HEADER = "Idempotent-Replayed"

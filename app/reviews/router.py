@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.announcements.models import Announcement
@@ -26,6 +26,7 @@ from app.auth.dependencies import CurrentUser, OptionalUser
 from app.core import idempotency
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
+from app.core.idempotency import IdempotencyKey
 from app.core.pagination import Page, Pagination
 from app.reviews import service
 from app.reviews.models import TargetRole
@@ -71,14 +72,7 @@ async def create_review(
     announcement: Annotated[Announcement, Depends(_announcement)],
     body: ReviewCreate,
     tx: Transaction,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=200,
-            description="Repeat-safe creation: the same key within 24 h replays the first response.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> ReviewPublic | JSONResponse:
     """Rate the host or an approved guest of a meetup that ended in the last 30 days."""
 

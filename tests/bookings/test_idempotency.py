@@ -116,3 +116,13 @@ async def test_64_simultaneous_keyed_requests_of_one_user_get_answers_not_503(
         responses[7].status_code,
         responses[7].json(),
     )
+
+
+async def test_a_key_with_a_control_character_is_a_422(
+    client: httpx.AsyncClient, users: UserFactory, make_announcement: MakeAnnouncement
+) -> None:
+    host, guest = await users.create(), await users.create()
+    meetup = await make_announcement(host)
+    response = await _post(client, guest, meetup.id, "bad\x00key")
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
