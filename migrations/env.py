@@ -7,7 +7,7 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -41,9 +41,15 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Two `meetup migrate` at once (a rolling deploy, two replicas starting) take turns: the second
+# waits, then finds the schema at head and does nothing.
+MIGRATION_LOCK_KEY = 745_117_0001
+
+
 def do_run_migrations(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
         context.run_migrations()
 
 
