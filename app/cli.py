@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import os
 import signal
 import sys
@@ -29,6 +30,11 @@ def services(settings: Settings, *, need_redis: bool = True) -> Iterator[Setting
     if settings.database_url and (settings.redis_url or not need_redis):
         yield settings
         return
+    if settings.env == "production":
+        sys.exit(
+            "ENV=production: set DATABASE_URL and REDIS_URL (the embedded servers are for "
+            "development and tests only)"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pgserver's import warns about XDG_RUNTIME_DIR
         from app.core.embedded import EmbeddedServices
@@ -168,14 +174,31 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
         migrate(live)
 
 
+ADMIN_PASSWORD_ENV = "MEETUP_ADMIN_PASSWORD"
+
+
+def _admin_password(given: str | None) -> str:
+    """--password if given (it shows in `ps` and the shell's history), else the environment
+    variable MEETUP_ADMIN_PASSWORD, else a prompt (asked twice, not echoed)."""
+    if given:
+        return given
+    if from_env := os.environ.get(ADMIN_PASSWORD_ENV):
+        return from_env
+    if not sys.stdin.isatty():
+        sys.exit(f"give the password in {ADMIN_PASSWORD_ENV}, or run in a terminal to be asked")
+    first = getpass.getpass("Password for the admin: ")
+    if getpass.getpass("Again: ") != first:
+        sys.exit("the two passwords differ")
+    return first
+
+
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> None:
     from app.users.admin_cli import create_admin
 
+    password = _admin_password(args.password)
     with services(settings, need_redis=False) as live:
         migrate(live)
-        user = asyncio.run(
-            create_admin(live, email=args.email, password=args.password, name=args.name)
-        )
+        user = asyncio.run(create_admin(live, email=args.email, password=password, name=args.name))
         print(f"admin {user.email} ready (id {user.id})")
 
 
@@ -220,7 +243,10 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument("--no-access-log", action="store_true")
         if name == "create-admin":
             command.add_argument("--email", required=True)
-            command.add_argument("--password", required=True)
+            command.add_argument(
+                "--password",
+                help=f"visible to other users in `ps`: prefer {ADMIN_PASSWORD_ENV} or the prompt",
+            )
             command.add_argument("--name", default="Admin")
     return root
 

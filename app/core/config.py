@@ -80,6 +80,14 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _links_follow_the_port(self) -> Settings:
+        """Unless PUBLIC_BASE_URL is set, links point where this process listens."""
+        if "public_base_url" not in self.model_fields_set:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+            self.public_base_url = f"http://{host}:{self.port}"
+        return self
+
+    @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
         if self.env == "production" and (
             self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key.encode()) < 32
