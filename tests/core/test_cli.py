@@ -40,7 +40,10 @@ def test_production_commands_refuse_to_start_embedded_servers(
 
 
 async def test_create_admin_takes_the_password_from_the_environment(db: Database) -> None:
-    env = {"DATABASE_URL": get_settings().database_url or "", "MEETUP_ADMIN_PASSWORD": "s3cret-pass!"}
+    env = {
+        "DATABASE_URL": get_settings().database_url or "",
+        "MEETUP_ADMIN_PASSWORD": "s3cret-pass!",
+    }
     result = _run(["create-admin", "--email", "boss@example.org"], env)
     assert result.returncode == 0, result.stderr
     assert "s3cret-pass!" not in result.stdout + result.stderr
@@ -59,6 +62,8 @@ def test_create_admin_without_a_password_or_a_terminal_says_how_to_give_one() ->
 def test_links_follow_the_port_unless_a_public_url_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
     assert Settings(_env_file=None, port=9123).public_base_url == "http://127.0.0.1:9123"
-    assert Settings(_env_file=None, host="0.0.0.0", port=80).public_base_url == "http://127.0.0.1:80"
+    assert (
+        Settings(_env_file=None, host="0.0.0.0", port=80).public_base_url == "http://127.0.0.1:80"
+    )
     given = Settings(_env_file=None, port=9123, public_base_url="https://meetup.example")
     assert given.public_base_url == "https://meetup.example"
