@@ -18,19 +18,29 @@ async def _status(client: httpx.AsyncClient, user: TestUser, booking: dict) -> s
     return str(response.json()["status"])
 
 
-async def test_manual_rejecting_a_promoted_booking_promotes_the_next_in_line(
+async def _seat_freed_with_two_waiting(
     client: httpx.AsyncClient, users: UserFactory, make_announcement: MakeAnnouncement
-) -> None:
+) -> tuple[TestUser, TestUser, dict, TestUser, dict]:
+    """A manual meetup of one seat: ann approved, bob then cyd waiting, then ann cancels, so bob
+    is promoted to pending. Returns (host, bob, bob's booking, cyd, cyd's booking)."""
     host, ann, bob, cyd = [await users.create() for _ in range(4)]
     meetup = await make_announcement(host, approval="manual", tickets_count=1)
     first = (await book(client, ann, meetup.id)).json()
     await act(client, host, first["id"], "approve")
     bob_waits = (await book(client, bob, meetup.id, join_waitlist=True)).json()
     cyd_waits = (await book(client, cyd, meetup.id, join_waitlist=True)).json()
-    await act(client, ann, first["id"], "cancel")  # a seat frees: bob is promoted to pending
+    await act(client, ann, first["id"], "cancel")
     assert await _status(client, bob, bob_waits) == "pending"
     assert await _status(client, cyd, cyd_waits) == "waitlisted"
+    return host, bob, bob_waits, cyd, cyd_waits
 
+
+async def test_manual_rejecting_a_promoted_booking_promotes_the_next_in_line(
+    client: httpx.AsyncClient, users: UserFactory, make_announcement: MakeAnnouncement
+) -> None:
+    host, _, bob_waits, cyd, cyd_waits = await _seat_freed_with_two_waiting(
+        client, users, make_announcement
+    )
     await act(client, host, bob_waits["id"], "reject")  # bob's turn is over: cyd moves up
 
     assert await _status(client, cyd, cyd_waits) == "pending"
@@ -39,13 +49,9 @@ async def test_manual_rejecting_a_promoted_booking_promotes_the_next_in_line(
 async def test_manual_a_promoted_guest_cancelling_promotes_the_next_in_line(
     client: httpx.AsyncClient, users: UserFactory, make_announcement: MakeAnnouncement
 ) -> None:
-    host, ann, bob, cyd = [await users.create() for _ in range(4)]
-    meetup = await make_announcement(host, approval="manual", tickets_count=1)
-    first = (await book(client, ann, meetup.id)).json()
-    await act(client, host, first["id"], "approve")
-    bob_waits = (await book(client, bob, meetup.id, join_waitlist=True)).json()
-    cyd_waits = (await book(client, cyd, meetup.id, join_waitlist=True)).json()
-    await act(client, ann, first["id"], "cancel")
+    _, bob, bob_waits, cyd, cyd_waits = await _seat_freed_with_two_waiting(
+        client, users, make_announcement
+    )
     await act(client, bob, bob_waits["id"], "cancel")
 
     assert await _status(client, cyd, cyd_waits) == "pending"
@@ -54,17 +60,11 @@ async def test_manual_a_promoted_guest_cancelling_promotes_the_next_in_line(
 async def test_manual_a_newcomer_does_not_pass_the_queue(
     client: httpx.AsyncClient, users: UserFactory, make_announcement: MakeAnnouncement
 ) -> None:
-    host, ann, bob, cyd, dan = [await users.create() for _ in range(5)]
-    meetup = await make_announcement(host, approval="manual", tickets_count=1)
-    first = (await book(client, ann, meetup.id)).json()
-    await act(client, host, first["id"], "approve")
-    bob_waits = (await book(client, bob, meetup.id, join_waitlist=True)).json()
-    cyd_waits = (await book(client, cyd, meetup.id, join_waitlist=True)).json()
-    await act(client, ann, first["id"], "cancel")  # the free seat is bob's, to be decided on
-    assert await _status(client, bob, bob_waits) == "pending"
+    _, _, _, cyd, cyd_waits = await _seat_freed_with_two_waiting(client, users, make_announcement)
+    meetup_id = cyd_waits["announcement"]["id"]
 
-    newcomer = await book(client, dan, meetup.id, join_waitlist=True)
-    refused = await book(client, await users.create(), meetup.id)
+    newcomer = await book(client, await users.create(), meetup_id, join_waitlist=True)
+    refused = await book(client, await users.create(), meetup_id)
 
     assert newcomer.json()["status"] == "waitlisted"  # behind cyd, not pending ahead of her
     assert (refused.status_code, refused.json()["code"]) == (409, "no_seats")
