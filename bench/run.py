@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 import traceback
-import warnings
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -126,7 +125,7 @@ async def reset_bookings(conn: asyncpg.Connection, redis_url: str) -> None:
 async def run(
     cfg: scenarios.Config, services: Any, wrk: str, workdir: Path, out: Path
 ) -> dict[str, Any]:
-    from app.core.embedded import PG_BIN
+    from app.core.embedded import pg_bin
 
     started = time.monotonic()
     port = _free_port()
@@ -155,7 +154,7 @@ async def run(
         "date": data.today(),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
-        "versions": await versions(conn, wrk, str(PG_BIN / "pgbench"), services.redis.url),
+        "versions": await versions(conn, wrk, str(pg_bin() / "pgbench"), services.redis.url),
         "config": {k: (sorted(v) if isinstance(v, set) else v) for k, v in vars(cfg).items()},
         "scenarios": {},
     }
@@ -202,7 +201,7 @@ async def run(
         "postgres": lambda: postgres_pids(services.postgres.process.pid if services.postgres.process else None),
     })  # fmt: skip
     monitor.start()
-    loader = Loader(wrk, str(PG_BIN / "pgbench"), url, cfg.loadgen_cpu, monitor)
+    loader = Loader(wrk, str(pg_bin() / "pgbench"), url, cfg.loadgen_cpu, monitor)
     memory: dict[str, Any] = {}
 
     def start_server(workers: int) -> Service:
@@ -296,9 +295,8 @@ def main() -> None:
     wrk = ensure_wrk()
     os.environ.setdefault("SECRET_KEY", secrets.token_hex(32))
     os.environ.update(ENV="production", LOG_LEVEL="WARNING")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pgserver's import warns about XDG_RUNTIME_DIR
-        from app.core.embedded import EmbeddedServices, free_port
+    from app.core.embedded import EmbeddedServices, free_port
+
     workdir = Path(tempfile.mkdtemp(prefix="meetup-bench-"))
     services = EmbeddedServices(
         data_dir=workdir / "data", postgres_port=free_port(), redis_port=free_port()

@@ -7,15 +7,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # pgserver's import warns about XDG_RUNTIME_DIR
-    from app.core.embedded import EmbeddedRedis, EmbeddedServices, free_port
+from app.core.embedded import EmbeddedRedis, EmbeddedServices, free_port
 
 # Services are chosen before the app is imported: its settings are read from the environment.
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="meetup-test-"))

