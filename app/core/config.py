@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
     db_connect_timeout_seconds: float = Field(default=5, gt=0)
     db_command_timeout_seconds: float = Field(default=30, gt=0)
+    # What sits between the app and PostgreSQL. `pgbouncer` (or any transaction-mode pooler, where
+    # consecutive transactions of one client may run on different server connections): no
+    # prepared-statement cache and uniquely named prepared statements (app/core/db.py).
+    database_pooler: Literal["none", "pgbouncer"] = "none"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ FastAPI 0.118.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +43,28 @@ SQLModel.metadata.naming_convention = {
 metadata: MetaData = SQLModel.metadata
 
 
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4()}__"
+
+
+def pooler_connect_args(settings: Settings) -> dict[str, Any]:
+    """The connect arguments that the pooler in DATABASE_POOLER needs.
+
+    Behind a transaction pooler (PgBouncer in transaction mode) a statement prepared on one server
+    connection is unknown on the next: asyncpg's statement cache and SQLAlchemy's prepared-statement
+    cache are off, and every prepared statement gets a name of its own, so two clients sharing a
+    server connection never collide. Session state does not survive a transaction there either:
+    the app only uses SET LOCAL (custom_plans below) and transaction-scoped advisory locks.
+    """
+    if settings.database_pooler == "pgbouncer":
+        return {
+            "statement_cache_size": 0,  # asyncpg's own cache
+            "prepared_statement_cache_size": 0,  # SQLAlchemy's asyncpg dialect's cache
+            "prepared_statement_name_func": _unique_statement_name,
+        }
+    return {}
+
+
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
     engine = create_async_engine(
         url,
@@ -58,6 +81,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         connect_args={
             "timeout": settings.db_connect_timeout_seconds,
             "command_timeout": settings.db_command_timeout_seconds,
+            **pooler_connect_args(settings),
         },
     )
     event.listen(engine.sync_engine, "checkout", _closed_by_server)
