@@ -155,7 +155,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
-def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
     from arq.worker import run_worker
 
     from app.core.redis import redis_settings
@@ -163,7 +163,30 @@ def cmd_worker(settings: Settings, _: argparse.Namespace) -> None:
 
     if not settings.database_url or not settings.redis_url:
         sys.exit("meetup worker needs DATABASE_URL and REDIS_URL")
+    if args.check:
+        sys.exit(asyncio.run(_check_workers_on_this_host(settings.redis_url)))
     run_worker(WorkerSettings, redis_settings=redis_settings(settings.redis_url))  # type: ignore[arg-type]
+
+
+async def _check_workers_on_this_host(redis_url: str) -> int:
+    """0 if a worker process on this host reported within its health-check interval, else 1: the
+    container healthcheck of docker-compose.yml (each worker writes its own key)."""
+    import socket
+
+    from redis.asyncio import Redis
+
+    from app.core.redis import WORKER_HEALTH_PREFIX
+
+    client = Redis.from_url(redis_url)
+    try:
+        pattern = f"{WORKER_HEALTH_PREFIX}{socket.gethostname()}:*"
+        async for key in client.scan_iter(match=pattern, count=100):
+            print(f"alive: {key.decode().removeprefix(WORKER_HEALTH_PREFIX)}")
+            return 0
+    finally:
+        await client.aclose()
+    print("no worker on this host reported within its health-check interval")
+    return 1
 
 
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> None:
@@ -238,6 +261,12 @@ def parser() -> argparse.ArgumentParser:
                 help="proxies trusted for X-Forwarded-For (nginx's address)",
             )
             command.add_argument("--no-access-log", action="store_true")
+        if name == "worker":
+            command.add_argument(
+                "--check",
+                action="store_true",
+                help="exit 0 if a worker on this host is alive (a container healthcheck)",
+            )
         if name == "create-admin":
             command.add_argument("--email", required=True)
             command.add_argument(

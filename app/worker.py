@@ -7,6 +7,8 @@ enqueue (Redis down at commit time, a killed process) delays work instead of los
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any, ClassVar
 
 from arq import cron
@@ -16,7 +18,7 @@ from app.bookings import tasks as booking_tasks
 from app.core.config import get_settings
 from app.core.db import Database
 from app.core.logging import get_logger
-from app.core.redis import redis_settings
+from app.core.redis import redis_settings, worker_health_key
 from app.mail import tasks as mail_tasks
 from app.mail.sender import Mailer
 from app.notifications import tasks as notification_tasks
@@ -66,6 +68,9 @@ class WorkerSettings:
     # mid-way and run again later, so an email could go out twice). Below compose's 30 s grace.
     job_completion_wait = 25
     health_check_interval = 10
+    # This process's own report (see app.core.redis.WORKER_HEALTH_PREFIX); `meetup worker --check`
+    # and the admin monitor read every worker's.
+    health_check_key = worker_health_key(socket.gethostname(), os.getpid())
     # How long arq waits before looking for jobs again, idle or with all `max_jobs` slots busy
     # (its default, 0.5 s, capped a fan-out's emails at about 180/s: slots freed by fast jobs
     # stayed empty until the next poll). One cheap Redis query per poll.

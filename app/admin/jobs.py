@@ -4,7 +4,7 @@ one, the overview of the /admin page, and the queue gauges of /metrics.
 arq's keys: the queue is the sorted set `arq:queue` (score = when the job is due, in ms);
 `arq:job:{id}` holds a waiting job, `arq:in-progress:{id}` marks a running one, `arq:retry:{id}`
 counts its tries, and `arq:result:{id}` keeps a finished one (success or failure) for
-`keep_result` seconds. `arq:queue:health-check` is the worker's heartbeat.
+`keep_result` seconds. `arq:queue:health-check:<host>:<pid>` is each worker process's heartbeat.
 
 Redis only ever holds a copy of what PostgreSQL decides must happen (the outbox, pending emails,
 due reminders), so aborting a job does not cancel the work it stood for: the minute sweep
@@ -24,7 +24,6 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import (
     default_queue_name,
-    health_check_key_suffix,
     in_progress_key_prefix,
     job_key_prefix,
     result_key_prefix,
@@ -45,10 +44,10 @@ from redis.exceptions import RedisError, WatchError
 from app.core import metrics
 from app.core.errors import Conflict, NotFound, ServiceUnavailable
 from app.core.logging import get_logger
+from app.core.redis import WORKER_HEALTH_PREFIX
 
 log = get_logger(__name__)
 
-HEALTH_CHECK_KEY = default_queue_name + health_check_key_suffix
 CHUNK = 500
 RECENT_FAILURES = 20
 REDIS_TIMEOUT_S = 3.0
@@ -77,10 +76,19 @@ class JobView(BaseModel):
     error: str | None = Field(default=None, description="Why a failed job failed")
 
 
+class WorkerBeat(BaseModel):
+    worker: str = Field(description="The worker process: host:pid")
+    age_seconds: float = Field(description="Seconds since its last report")
+    report: str = Field(description="arq's report: jobs complete/failed/retried/ongoing")
+
+
 class Heartbeat(BaseModel):
     seen: bool = Field(description="A worker reported within the last health-check interval")
-    age_seconds: float | None = Field(description="Seconds since the last report")
-    report: str | None = Field(description="arq's report: jobs complete/failed/retried/ongoing")
+    age_seconds: float | None = Field(description="Seconds since the freshest report")
+    report: str | None = Field(description="The freshest worker's report")
+    workers: list[WorkerBeat] = Field(
+        default_factory=list, description="Every worker process that reported within the interval"
+    )
 
 
 class Overview(BaseModel):
@@ -307,16 +315,31 @@ async def _abort(redis: ArqRedis, job_id: str) -> str:
 
 
 async def heartbeat(redis: ArqRedis, interval_s: float) -> Heartbeat:
-    """arq writes its report with a time-to-live of interval + 1 s: the remaining ttl tells its
-    age, and no key means no worker reported for longer than that."""
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.get(HEALTH_CHECK_KEY)
-        pipe.pttl(HEALTH_CHECK_KEY)
-        report, ttl_ms = await pipe.execute()
-    if report is None:
+    """Each worker writes its report under its own key with a time-to-live of interval + 1 s: the
+    remaining ttl tells its age, and a missing key means that worker has not reported for longer.
+    The keys are found with SCAN (bounded batches), so many workers never block Redis."""
+    keys = [key async for key in redis.scan_iter(match=WORKER_HEALTH_PREFIX + "*", count=100)]
+    beats: list[WorkerBeat] = []
+    if keys:
+        async with redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.get(key)
+                pipe.pttl(key)
+            answers = await pipe.execute()
+        for key, report, ttl_ms in zip(keys, answers[::2], answers[1::2], strict=True):
+            if report is None:
+                continue  # expired between SCAN and GET
+            age = max(0.0, (interval_s + 1) - max(ttl_ms, 0) / 1000)
+            name = (key.decode() if isinstance(key, bytes) else key).removeprefix(
+                WORKER_HEALTH_PREFIX
+            )
+            beats.append(WorkerBeat(worker=name, age_seconds=round(age, 1), report=report.decode()))
+    if not beats:
         return Heartbeat(seen=False, age_seconds=None, report=None)
-    age = max(0.0, (interval_s + 1) - max(ttl_ms, 0) / 1000)
-    return Heartbeat(seen=True, age_seconds=round(age, 1), report=report.decode())
+    beats.sort(key=lambda beat: (beat.age_seconds, beat.worker))
+    return Heartbeat(
+        seen=True, age_seconds=beats[0].age_seconds, report=beats[0].report, workers=beats
+    )
 
 
 def _worker_setting(name: str) -> float:
@@ -372,3 +395,4 @@ async def collect_metrics(redis: ArqRedis) -> None:
     for (function, outcome), count in by_outcome.items():
         metrics.JOB_RESULTS.labels(function, outcome).set(count)
     metrics.WORKER_HEARTBEAT_AGE.set(beat.age_seconds if beat.seen else float("inf"))
+    metrics.WORKERS_ALIVE.set(len(beat.workers))

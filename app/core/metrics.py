@@ -43,6 +43,9 @@ WORKER_HEARTBEAT_AGE = Gauge(
     "meetup_worker_heartbeat_age_seconds",
     "Seconds since a worker last reported its health (+Inf: none within the interval)",
 )
+WORKERS_ALIVE = Gauge(
+    "meetup_workers_alive", "Worker processes that reported their health within the interval"
+)
 JOBS_REDIS_UP = Gauge(
     "meetup_jobs_redis_up", "1 if the job gauges could be read from Redis at the last scrape"
 )

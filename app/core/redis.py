@@ -7,7 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from arq.connections import ArqRedis, RedisSettings
-from arq.constants import job_key_prefix, result_key_prefix
+from arq.constants import (
+    default_queue_name,
+    health_check_key_suffix,
+    job_key_prefix,
+    result_key_prefix,
+)
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.asyncio import ConnectionPool
@@ -59,3 +64,12 @@ async def enqueue_once(
     expires_ms = score - now_ms + redis.expires_extra_ms
     keys = [job_key_prefix + job_id, result_key_prefix + job_id, redis.default_queue_name]
     return bool(await script(keys=keys, args=[expires_ms, payload, job_id, score]))
+
+
+# Every arq worker process writes its health report under a key of its own (arq's default is one
+# key for all, so "a worker is alive" held while any one lived): <prefix><host>:<pid>.
+WORKER_HEALTH_PREFIX = f"{default_queue_name}{health_check_key_suffix}:"
+
+
+def worker_health_key(host: str, pid: int) -> str:
+    return f"{WORKER_HEALTH_PREFIX}{host}:{pid}"

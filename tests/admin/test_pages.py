@@ -13,6 +13,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
+from app.admin import jobs
 from app.auth.models import AuthSession
 from app.core.config import get_settings
 from app.core.db import Database, Tx
@@ -117,7 +118,7 @@ async def test_the_monitor_shows_a_live_worker_heartbeat(
     worker = BackgroundWorker()
     try:
         for _ in range(200):  # until the worker's first report is in Redis (a condition)
-            if await app.state.redis.exists("arq:queue:health-check"):
+            if (await jobs.heartbeat(app.state.redis, jobs.health_check_interval())).seen:
                 break
             await asyncio.sleep(0.02)
         html = (await browser.get("/admin")).text
