@@ -34,7 +34,7 @@ NGINX_CONF = ROOT / "nginx.conf"
 
 APP_SERVICES = ("migrate", "api", "worker")
 LONG_RUNNING = ("postgres", "redis", "api", "worker", "nginx")
-UPSTREAM_IN_CONF = "server api:8000;"
+UPSTREAM_IN_CONF = "server api:8000 resolve;"
 LISTEN_IN_CONF = "listen 80 default_server;"
 
 
@@ -250,7 +250,9 @@ def _prepare_conf(
 ) -> Path:
     """A copy of nginx.conf that this machine's nginx can load under `prefix`.
 
-    nginx resolves upstream host names at load time, and `api` exists only on the compose network.
+    `api` exists only on the compose network, and `server ... resolve` needs nginx 1.27.3+ (compose
+    runs 1.28; Debian has 1.22): the server line alone becomes a loopback address; the resolver,
+    zone and keep-alive settings stay as they are.
     Temporary-file paths move under the prefix so that neither root nor /var/lib/nginx is needed.
     """
     text = NGINX_CONF.read_text()
@@ -287,6 +289,9 @@ def test_nginx_conf_keeps_its_hardening_settings() -> None:
         "proxy_http_version 1.1;",
         'proxy_set_header Connection "";',
         "keepalive 32;",
+        "resolver 127.0.0.11 valid=5s",
+        "zone api_upstream 64k;",
+        UPSTREAM_IN_CONF,
     ):
         assert directive in text, directive
 
