@@ -7,9 +7,12 @@ import asyncio
 import contextlib
 import getpass
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -133,6 +136,29 @@ def _exit_cleanly(*_: object) -> None:
     raise SystemExit(0)
 
 
+@contextlib.contextmanager
+def _multiprocess_metrics(workers: int) -> Iterator[None]:
+    """With several processes, /metrics adds all of them up (app/core/metrics.py): a fresh
+    directory for their files, set before any process imports prometheus_client. An operator's
+    PROMETHEUS_MULTIPROC_DIR is used instead, emptied first as prometheus_client requires."""
+    from app.core.metrics import MULTIPROC_ENV
+
+    configured = os.environ.get(MULTIPROC_ENV)
+    if workers <= 1 and not configured:
+        yield
+        return
+    directory = Path(configured) if configured else Path(tempfile.mkdtemp(prefix="meetup-metrics-"))
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ[MULTIPROC_ENV] = str(directory)
+    try:
+        yield
+    finally:
+        if not configured:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     if not settings.database_url or not settings.redis_url:
         sys.exit(
@@ -141,18 +167,19 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal to the handler that
     # was there before it: make that a clean exit (status 0), not death by signal (143).
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.run(
-        "app.main:build",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=args.workers,
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
-        access_log=not args.no_access_log,
-    )
+    with _multiprocess_metrics(args.workers):
+        uvicorn.run(
+            "app.main:build",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=args.workers,
+            log_config=None,
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            access_log=not args.no_access_log,
+        )
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:

@@ -18,6 +18,7 @@ from app.announcements.router import router as announcements_router
 from app.announcements.router import short_links_router
 from app.auth.router import router as auth_router
 from app.bookings.router import router as bookings_router
+from app.core import metrics
 from app.core.body_limit import BodyLimitMiddleware
 from app.core.config import Settings, get_settings
 from app.core.db import Database
@@ -63,6 +64,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await app.state.redis.aclose()
         await app.state.db.dispose()
+        metrics.process_exiting()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

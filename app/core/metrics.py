@@ -1,8 +1,28 @@
-"""Prometheus metrics. One registry per process; scrape each api replica (or use PROMETHEUS_MULTIPROC_DIR)."""
+"""Prometheus metrics.
+
+`meetup serve --workers N` runs in prometheus_client's multiprocess mode (app/cli.py sets
+PROMETHEUS_MULTIPROC_DIR before the processes start): each process writes its values to files in
+that directory and every scrape, whichever process answers, adds up the counters and histograms of
+all of them. The gauges below are read from Redis at scrape time and are the same in every process:
+`livemostrecent` reports the latest value of a live process. One process (or PROMETHEUS_MULTIPROC_DIR
+unset): the default registry. Separate replicas (containers) are scraped one by one.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 HTTP_REQUESTS = Counter(
     "meetup_http_requests_total",
@@ -18,7 +38,17 @@ HTTP_LATENCY = Histogram(
 
 
 def render() -> tuple[bytes, str]:
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+def process_exiting() -> None:
+    """Drop this process's live gauges from the multiprocess files (its counters keep counting)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
 
 BOOKINGS = Counter(
@@ -33,19 +63,26 @@ QUEUE_DEPTH = Gauge(
     "meetup_queue_depth",
     "Jobs in the arq queue by state (queued: due now; deferred: due later; in_progress)",
     ["state"],
+    multiprocess_mode="livemostrecent",
 )
 JOB_RESULTS = Gauge(
     "meetup_jobs_finished",
     "Finished jobs whose results arq still keeps (the last hour), by function and outcome",
     ["function", "outcome"],
+    multiprocess_mode="livemostrecent",
 )
 WORKER_HEARTBEAT_AGE = Gauge(
     "meetup_worker_heartbeat_age_seconds",
     "Seconds since a worker last reported its health (+Inf: none within the interval)",
+    multiprocess_mode="livemostrecent",
 )
 WORKERS_ALIVE = Gauge(
-    "meetup_workers_alive", "Worker processes that reported their health within the interval"
+    "meetup_workers_alive",
+    "Worker processes that reported their health within the interval",
+    multiprocess_mode="livemostrecent",
 )
 JOBS_REDIS_UP = Gauge(
-    "meetup_jobs_redis_up", "1 if the job gauges could be read from Redis at the last scrape"
+    "meetup_jobs_redis_up",
+    "1 if the job gauges could be read from Redis at the last scrape",
+    multiprocess_mode="livemostrecent",
 )
