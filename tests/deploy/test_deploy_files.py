@@ -246,7 +246,11 @@ def _nginx() -> str:
 
 
 def _prepare_conf(
-    prefix: Path, *, upstream_port: int = 8000, listen_port: int | None = None
+    prefix: Path,
+    *,
+    upstream_port: int = 8000,
+    listen_port: int | None = None,
+    upstream_ports: list[int] | None = None,
 ) -> Path:
     """A copy of nginx.conf that this machine's nginx can load under `prefix`.
 
@@ -257,7 +261,10 @@ def _prepare_conf(
     """
     text = NGINX_CONF.read_text()
     assert UPSTREAM_IN_CONF in text, f"nginx.conf no longer contains {UPSTREAM_IN_CONF!r}"
-    text = text.replace(UPSTREAM_IN_CONF, f"server 127.0.0.1:{upstream_port};")
+    servers = "\n        ".join(
+        f"server 127.0.0.1:{port};" for port in (upstream_ports or [upstream_port])
+    )
+    text = text.replace(UPSTREAM_IN_CONF, servers)
     if listen_port is not None:
         assert LISTEN_IN_CONF in text, f"nginx.conf no longer contains {LISTEN_IN_CONF!r}"
         text = text.replace(LISTEN_IN_CONF, f"listen 127.0.0.1:{listen_port} default_server;")
