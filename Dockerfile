@@ -61,6 +61,6 @@ EXPOSE 8000
 # python:slim has no curl or wget. This check suits `meetup serve`; docker-compose.yml gives the
 # worker its own check and switches it off for the one-shot migrate container.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/ready' % os.environ.get('PORT', '8000'), timeout=4)"]
 
 CMD ["meetup", "serve"]

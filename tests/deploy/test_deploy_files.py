@@ -223,7 +223,7 @@ def test_final_stage_ships_the_migrations_and_serves_by_default(
     assert ("EXPOSE", "8000") in final
     commands = [json.loads(args) for keyword, args in final if keyword == "CMD"]
     assert commands and commands[-1] == ["meetup", "serve"]
-    assert any(keyword == "HEALTHCHECK" and "/health" in args for keyword, args in final)
+    assert any(keyword == "HEALTHCHECK" and "/ready" in args for keyword, args in final)
     env = " ".join(args for keyword, args in final if keyword == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env
     assert "PYTHONUNBUFFERED=1" in env
@@ -506,3 +506,15 @@ def test_nginx_rate_limits_auth_routes_with_the_api_error_shape(nginx_port: int)
     assert limited[0].headers["X-Request-ID"]
     # Other routes are not limited by nginx.
     assert _request(nginx_port, "GET", "/api/v1/movies").status == 200
+
+
+def test_compose_healthchecks_match_what_the_production_shape_test_proves(
+    compose: dict[str, Any],
+) -> None:
+    """api is healthy when /ready answers (PostgreSQL and Redis reachable), each worker container
+    when a worker of its own reports (per-process heartbeat keys), and nginx re-resolves `api`."""
+    services = compose["services"]
+    assert "/ready" in " ".join(services["api"]["healthcheck"]["test"])
+    assert services["worker"]["healthcheck"]["test"] == ["CMD", "meetup", "worker", "--check"]
+    assert "platform" not in services["api"]
+    assert UPSTREAM_IN_CONF in NGINX_CONF.read_text()
