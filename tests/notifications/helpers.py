@@ -147,7 +147,16 @@ class BackgroundWorker:
 
     async def kill(self) -> None:
         """Stop at once: running jobs are cancelled mid-way (their transactions roll back)."""
-        await self.worker.close()
+        import asyncio
+
+        try:
+            # arq's close() cancels the running jobs, then gathers them: a job caught mid-way
+            # re-raises its CancelledError here. Only our own cancellation may propagate.
+            await self.worker.close()
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
         self.task.cancel()
 
 
