@@ -5,9 +5,10 @@ from app.auth.models import AuthSession, OneTimeCode
 from app.bookings.models import Booking
 from app.core.db import metadata
 from app.core.idempotency import IdempotencyRecord
+from app.events import DomainEvent
 from app.mail.models import EmailMessage
 from app.movies.models import Movie
-from app.notifications.models import DomainEvent, Notification
+from app.notifications.models import Notification
 from app.reviews.models import Review
 from app.users.models import Follow, User
 

@@ -36,9 +36,9 @@ from app.core.config import Settings
 from app.core.db import Transaction, Tx
 from app.core.errors import AppError
 from app.core.logging import get_logger
+from app.events import DomainEvent
 from app.mail.models import EmailMessage, EmailStatus
 from app.notifications.fanout import MAX_ATTEMPTS
-from app.notifications.models import DomainEvent
 from app.users.models import Role
 
 log = get_logger(__name__)

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.announcements.models import (
     Announcement,
     AnnouncementFavorite,
@@ -30,13 +31,13 @@ from app.announcements.models import (
 from app.announcements.schemas import AnnouncementCreate, AnnouncementUpdate
 from app.bookings import service as bookings_service
 from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
-from app.core import clock, outbox
+from app.core import clock
 from app.core.db import Tx
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.logging import get_logger
 from app.core.shortcodes import new_code
+from app.events import EventKind
 from app.movies.models import Movie
-from app.notifications.models import EventKind
 from app.users.models import Role, User
 
 log = get_logger(__name__)
@@ -203,7 +204,7 @@ async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate)
     await _flush_unique(session)
     await _move_hosted_count(session, author.id, +1)
     # The worker fans this out to the followers (new_announcement), in batches, after commit.
-    await outbox.record(
+    await events.record(
         tx, EventKind.announcement_created, announcement_id=announcement.id, actor_id=author.id
     )
     log.info("announcement_created", announcement_id=str(announcement.id))
@@ -283,7 +284,7 @@ async def update_announcement(
             closed=False,  # _require_not_closed above
         )
         await session.refresh(announcement, ["approved_seats", "waitlist_count"])
-    await outbox.record(
+    await events.record(
         tx,
         EventKind.announcement_updated,
         announcement_id=announcement.id,
@@ -353,7 +354,7 @@ async def cancel_announcement(
     announcement.updated_at = now
     await session.flush()
     await _move_hosted_count(session, announcement.author_id, -1)
-    await outbox.record(
+    await events.record(
         tx,
         EventKind.announcement_cancelled,
         announcement_id=announcement.id,

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import events
 from app.announcements.models import Approval
 from app.bookings import statements
 from app.bookings.models import BookingStatus
@@ -32,13 +33,13 @@ from app.bookings.schemas import (
     BookingPublic,
 )
 from app.bookings.transitions import check_move, counter_deltas
-from app.core import clock, outbox
+from app.core import clock
 from app.core.db import Tx
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.logging import get_logger
 from app.core.metrics import BOOKINGS
 from app.core.shortcodes import new_code
-from app.notifications.models import EventKind
+from app.events import EventKind
 from app.users.models import Role, User
 from app.users.schemas import Rating, guest_rating
 
@@ -159,7 +160,7 @@ async def request_seats(
         case "no_seats":
             raise _no_seats(row.tickets_left)
     status = BookingStatus(row.outcome)
-    outbox.enqueue_processing(tx, event_id)
+    events.enqueue_processing(tx, event_id)
     BOOKINGS.labels(status.value).inc()
     log.info("booking_created", booking_id=str(booking_id), status=status.value)
     return BookingPublic.model_construct(
@@ -298,7 +299,7 @@ async def _move(
     ).one()
     if not result.moved:
         return False
-    outbox.enqueue_processing(tx, event_id)
+    events.enqueue_processing(tx, event_id)
     return True
 
 

@@ -6,13 +6,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app import events
 from app.announcements.models import Announcement
 from app.bookings.models import Booking, BookingStatus
 from app.bookings.transitions import move
-from app.core import clock, outbox
+from app.core import clock
 from app.core.db import Database, Tx
 from app.core.logging import get_logger
-from app.notifications.models import EventKind
+from app.events import EventKind
 
 log = get_logger(__name__)
 BATCH = 500
@@ -55,7 +56,7 @@ async def expire_started_bookings(ctx: dict[str, Any]) -> int:
                 if booking.status == BookingStatus.waitlisted and announcement is not None:
                     announcement.waitlist_count -= 1
                 move(booking, BookingStatus.expired)
-                await outbox.record(
+                await events.record(
                     tx,
                     EventKind.booking_expired,
                     announcement_id=announcement_id,

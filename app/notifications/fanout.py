@@ -26,10 +26,9 @@ from app.bookings.models import Booking
 from app.core import clock
 from app.core.db import Database, Tx
 from app.core.logging import get_logger
-from app.core.outbox import PROCESS_EVENT_JOB
+from app.events import PROCESS_EVENT_JOB, DomainEvent, EventKind
 from app.notifications import render
 from app.notifications.delivery import deliver
-from app.notifications.models import DomainEvent, EventKind
 from app.notifications.reminders import schedule_reminders
 from app.notifications.render import Notice
 from app.users.models import Follow, User

@@ -1,68 +1,14 @@
-"""Domain events (the outbox) and per-recipient notifications."""
+"""Per-recipient notifications. The events they are made from live in `app.events`."""
 
 from __future__ import annotations
 
-import enum
 import uuid
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
-
-
-class EventKind(enum.StrEnum):
-    """What the outbox carries. Payload keys are listed per kind; ids are strings."""
-
-    announcement_created = "announcement_created"  # {}
-    announcement_updated = (
-        "announcement_updated"  # {"changed": {field: {"old": .., "new": ..}}, "guest_ids": [..]}
-    )
-    announcement_cancelled = "announcement_cancelled"  # {"reason": str|None, "guest_ids": [..]}
-    booking_requested = "booking_requested"  # {"status": "pending"|"waitlisted"}
-    booking_approved = "booking_approved"  # {}
-    booking_rejected = "booking_rejected"  # {"reason": str|None}
-    booking_cancelled = "booking_cancelled"  # {"by": "guest"|"host"}
-    booking_expired = "booking_expired"  # {}
-    waitlist_promoted = "waitlist_promoted"  # {"status": "pending"|"approved"}
-
-
-class DomainEvent(SQLModel, table=True):
-    __tablename__ = "domain_event"
-    __table_args__ = (
-        Index(
-            "ix_domain_event_unprocessed",
-            "created_at",
-            postgresql_where=text("processed_at IS NULL"),
-        ),
-    )
-
-    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
-    kind: str = Field(max_length=50)
-    announcement_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(ForeignKey("announcement.id", ondelete="SET NULL"), nullable=True),
-    )
-    booking_id: uuid.UUID | None = Field(
-        default=None, sa_column=Column(ForeignKey("booking.id", ondelete="SET NULL"), nullable=True)
-    )
-    actor_id: uuid.UUID | None = Field(
-        default=None,
-        sa_column=Column(ForeignKey("user_account.id", ondelete="SET NULL"), nullable=True),
-    )
-    payload: dict[str, Any] = Field(
-        default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
-    )
-    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
-    # For big fan-outs (new_announcement to many followers): the last recipient id done, so a
-    # crashed batch resumes where it stopped.
-    cursor: str | None = Field(default=None, max_length=64)
-    processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
-    attempts: int = Field(default=0)
-    last_error: str | None = Field(default=None, max_length=2000)
 
 
 class Notification(SQLModel, table=True):

@@ -12,9 +12,8 @@ from sqlmodel import col
 from app.core import clock
 from app.core.db import Database
 from app.core.logging import get_logger
-from app.core.outbox import PROCESS_EVENT_JOB
+from app.events import PROCESS_EVENT_JOB, DomainEvent
 from app.notifications.fanout import MAX_ATTEMPTS, process_event
-from app.notifications.models import DomainEvent
 from app.notifications.reminders import (
     enqueue_due_reminders,
     enqueue_due_review_invitations,

@@ -9,7 +9,7 @@ import httpx
 from sqlalchemy import select
 
 from app.core.db import Database
-from app.notifications.models import DomainEvent
+from app.events import DomainEvent
 from app.users.models import User
 from tests.support.factories import TestUser
 

@@ -22,9 +22,10 @@ from app.core.config import get_settings
 from app.core.db import Database
 from app.core.redis import redis_settings
 from app.core.shortcodes import new_code
+from app.events import DomainEvent, EventKind
 from app.mail.models import EmailMessage, EmailStatus
 from app.mail.service import SEND_EMAIL_JOB
-from app.notifications.models import DomainEvent, EventKind, Notification
+from app.notifications.models import Notification
 from app.worker import WorkerSettings
 from tests.support.factories import UserFactory
 from tests.support.smtp import Mailbox

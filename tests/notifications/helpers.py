@@ -12,11 +12,13 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from app.core import clock, outbox
+from app import events
+from app.core import clock
 from app.core.config import get_settings
 from app.core.db import Database, Tx
+from app.events import DomainEvent
 from app.mail.models import EmailMessage as EmailRow
-from app.notifications.models import DomainEvent, Notification
+from app.notifications.models import Notification
 from app.worker import sweep
 from tests.support.factories import TestUser
 from tests.support.smtp import Mailbox
@@ -44,7 +46,7 @@ async def record_event(app: FastAPI, kind: str, **fields: Any) -> uuid.UUID:
     async with app.state.db.sessionmaker() as session:
         tx = Tx(session, redis=app.state.redis)
         async with session.begin():
-            event = await outbox.record(tx, kind, **fields)
+            event = await events.record(tx, kind, **fields)
         await tx.run_after_commit()
     return event.id
 

@@ -15,8 +15,9 @@ from app.announcements.models import Approval
 from app.bookings import tasks as booking_tasks
 from app.core import clock
 from app.core.db import Database
+from app.events import DomainEvent
 from app.notifications.fanout import process_event
-from app.notifications.models import DomainEvent, Notification
+from app.notifications.models import Notification
 from tests.notifications.helpers import (
     RunWorker,
     event,
