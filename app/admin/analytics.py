@@ -16,17 +16,17 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, case, func, literal, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.announcements.models import Announcement, AnnouncementStatus
-from app.bookings.models import Booking, BookingStatus
 from app.core import clock
 from app.core.errors import Unprocessable
-from app.mail.models import EmailMessage, EmailStatus
-from app.notifications.models import Notification
-from app.users.models import Role, User
+from app.models.announcements import Announcement, AnnouncementStatus
+from app.models.bookings import Booking, BookingStatus
+from app.models.mail import EmailMessage, EmailStatus
+from app.models.notifications import Notification
+from app.models.users import Role, User
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
@@ -144,20 +144,6 @@ def _period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
     return start, end
 
 
-def _status(now: datetime) -> ColumnElement[str]:
-    """`Announcement.status_at(now)`, in SQL."""
-    return case(
-        (col(Announcement.cancelled_at).is_not(None), literal(AnnouncementStatus.cancelled.value)),
-        (col(Announcement.ends_at) <= now, literal(AnnouncementStatus.finished.value)),
-        (col(Announcement.event_time) <= now, literal(AnnouncementStatus.started.value)),
-        (
-            col(Announcement.approved_seats) >= col(Announcement.tickets_count),
-            literal(AnnouncementStatus.full.value),
-        ),
-        else_=literal(AnnouncementStatus.open.value),
-    )
-
-
 async def _users(session: AsyncSession, start: datetime, end: datetime) -> UserStats:
     role = col(User.role)
     created = col(User.created_at)
@@ -189,7 +175,7 @@ async def _announcements(
 ) -> tuple[AnnouncementStatusCounts, FillRate]:
     # Grouped over a subquery: the CASE (with `now` bound) is written once.
     rows = select(
-        _status(now).label("status"),
+        Announcement.status_expression(now).label("status"),
         col(Announcement.approved_seats).label("approved_seats"),
         col(Announcement.tickets_count).label("tickets"),
     ).where(in_period)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 
 from app.admin import analytics
 from app.admin.analytics import AnalyticsReport
-from app.auth.dependencies import AdminUser
 from app.core.db import Transaction
 from app.core.errors import Forbidden, NotAuthenticated, Unprocessable, errors
 from app.core.validation import BoundedDate
+from app.sessions.dependencies import AdminUser
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 

@@ -29,17 +29,18 @@ from sqlmodel import col
 
 from app.admin import jobs
 from app.auth import service as auth_service
-from app.auth.dependencies import ClientIP
-from app.auth.service import Principal
 from app.core import clock, security
 from app.core.config import Settings
 from app.core.db import Transaction, Tx
 from app.core.errors import AppError
 from app.core.logging import get_logger
 from app.events import DomainEvent
-from app.mail.models import EmailMessage, EmailStatus
+from app.models.mail import EmailMessage, EmailStatus
+from app.models.users import Role
 from app.notifications.fanout import MAX_ATTEMPTS
-from app.users.models import Role
+from app.sessions import service as sessions_service
+from app.sessions.dependencies import ClientIP
+from app.sessions.service import Principal
 
 log = get_logger(__name__)
 
@@ -123,7 +124,7 @@ async def _principal(request: Request, tx: Tx) -> Principal | None:
     """Who the cookie names, if its session is still live (the bearer-token rules)."""
     token = request.cookies.get(COOKIE)
     claims = security.decode_token(token, "access") if token else None
-    return await auth_service.principal_for(tx.session, claims) if claims else None
+    return await sessions_service.principal_for(tx.session, claims) if claims else None
 
 
 @router.get("/admin/login", response_class=HTMLResponse)
@@ -178,7 +179,7 @@ async def login(
             response.headers["Retry-After"] = exc.headers["Retry-After"]
         return response
     claims = security.decode_token(pair.access_token, "access")
-    principal = await auth_service.principal_for(tx.session, claims) if claims else None
+    principal = await sessions_service.principal_for(tx.session, claims) if claims else None
     if principal is None or principal.user.role != Role.admin:
         await tx.session.rollback()  # keep no session for a refused sign-in
         log.warning("admin_login_refused", reason="not_admin")
@@ -208,7 +209,7 @@ async def logout(
     if principal is not None:
         if not _csrf_ok(request, csrf_token, _session_binding(principal)):
             return _forged(request)
-        await auth_service.logout(tx, principal, refresh_token=None)
+        await sessions_service.logout(tx, principal, refresh_token=None)
     response = _to("/admin/login")
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="strict")
     return response

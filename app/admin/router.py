@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from app.admin import jobs
 from app.admin.jobs import JobState, JobView
-from app.auth.dependencies import AdminUser
 from app.core.db import Transaction
 from app.core.errors import (
     Conflict,
@@ -21,6 +20,7 @@ from app.core.errors import (
     errors,
 )
 from app.core.pagination import Page, Pagination
+from app.sessions.dependencies import AdminUser
 from app.users import service as users_service
 from app.users.schemas import AdminUserUpdate, UserAdminView
 

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event
 
-from app.announcements.models import Announcement
 from app.core import clock
 from app.core.shortcodes import short_url
+from app.models.announcements import Announcement
 
 PRODID = "-//Movie Meetup//Movie Meetup API//EN"
 

@@ -10,10 +10,10 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 from pydantic import AfterValidator, Field
 
-from app.announcements.models import Announcement, AnnouncementStatus
 from app.core.db import Transaction
 from app.core.errors import NotFound
 from app.core.validation import BoundedDatetime, SingleLineText, bounded_date
+from app.models.announcements import Announcement, AnnouncementStatus
 
 Sort = Literal["event_time", "-event_time", "-created", "-host_rating", "-likes"]
 

@@ -20,52 +20,25 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, and_, cast, func, or_, select, true
+from sqlalchemy import ColumnElement, Float, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
+from sqlmodel import col
 
 from app.announcements.dependencies import AnnouncementFilters
-from app.announcements.models import Announcement, AnnouncementFavorite, AnnouncementStatus
 from app.announcements.schemas import AnnouncementListItem, AnnouncementPublic
-from app.bookings.models import Booking, BookingStatus
-from app.core import clock
+from app.core import clock, search
 from app.core.db import custom_plans
 from app.core.errors import NotFound
 from app.core.pagination import PageParams, Total, count_capped, page_total
-from app.movies import service as movies_service
-from app.users.models import User
+from app.models.announcements import Announcement, AnnouncementFavorite, AnnouncementStatus
+from app.models.bookings import Booking, BookingStatus
+from app.models.users import User
 
 A = Announcement
-# The longest a meetup lasts (the duration_range check of announcement): one that started is in
-# the last day of event_times.
-_MAX_DURATION = timedelta(minutes=1440)
-
-
-def _full() -> ColumnElement[bool]:
-    """No seat left: the generated column `is_full` (approved_seats >= tickets_count), which
-    ix_announcement_full's predicate reads and the planner has statistics for (a comparison of
-    two columns would be taken for a third of the rows). Its negation is `NOT is_full`."""
-    return A.is_full  # type: ignore[return-value]
-
-
-def _status_condition(status: AnnouncementStatus, now: datetime) -> ColumnElement[bool]:
-    """The SQL twin of `Announcement.status_at(now)`."""
-    live = A.cancelled_at.is_(None)  # type: ignore[union-attr]
-    match status:
-        case AnnouncementStatus.cancelled:
-            return A.cancelled_at.is_not(None)  # type: ignore[union-attr]
-        case AnnouncementStatus.finished:  # ends_at > event_time: a range of the event_time index
-            return and_(live, A.event_time < now, A.ends_at <= now)
-        case AnnouncementStatus.started:  # at most _MAX_DURATION ago: a narrow range
-            started = and_(A.event_time > now - _MAX_DURATION, A.event_time <= now)
-            return and_(live, started, A.ends_at > now)
-        case AnnouncementStatus.full:
-            return and_(live, A.event_time > now, _full())
-        case AnnouncementStatus.open:
-            return and_(live, A.event_time > now, ~_full())
 
 
 def _like_pattern(text: str) -> str:
@@ -76,10 +49,10 @@ def _like_pattern(text: str) -> str:
 def _conditions(filters: AnnouncementFilters, now: datetime) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.statuses:
-        conditions.append(or_(*(_status_condition(s, now) for s in filters.statuses)))
+        conditions.append(or_(*(A.has_status(s, now) for s in filters.statuses)))
     else:  # upcoming: open and full
-        conditions += [A.cancelled_at.is_(None), A.event_time > now]  # type: ignore[union-attr]
-    if filters.q and (match := movies_service.matches_text(A.search_vector, filters.q)) is not None:
+        conditions.append(A.is_open_at(now))
+    if filters.q and (match := search.matches_text(A.search_vector, filters.q)) is not None:
         conditions.append(match)
     if filters.movie_id is not None:
         conditions.append(A.movie_id == filters.movie_id)
@@ -92,7 +65,7 @@ def _conditions(filters: AnnouncementFilters, now: datetime) -> list[ColumnEleme
     if filters.date_to is not None:
         conditions.append(A.event_time <= filters.date_to)
     if filters.has_seats is not None:
-        conditions.append(~_full() if filters.has_seats else _full())
+        conditions.append(~col(A.is_full) if filters.has_seats else col(A.is_full))
     if filters.is_free is not None:
         conditions.append(A.is_free.is_(filters.is_free))  # type: ignore[attr-defined]
     if filters.sub_only is not None:

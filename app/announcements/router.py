@@ -32,13 +32,13 @@ from app.announcements.schemas import (
     AnnouncementUpdate,
     CancelRequest,
 )
-from app.auth.dependencies import CurrentUser
 from app.core import idempotency
 from app.core.config import get_settings
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
 from app.core.idempotency import IdempotencyKey
 from app.core.pagination import Page, Pagination
+from app.sessions.dependencies import CurrentUser
 
 router = APIRouter(tags=["announcements"])
 

@@ -18,10 +18,10 @@ from pydantic import (
     model_validator,
 )
 
-from app.announcements.models import Announcement, AnnouncementStatus, Approval
 from app.core.shortcodes import short_url
 from app.core.validation import MULTI_LINE, SINGLE_LINE, BoundedDatetime
-from app.users.models import User
+from app.models.announcements import Announcement, AnnouncementStatus, Approval
+from app.models.users import User
 from app.users.schemas import Rating, guest_rating, host_rating
 
 

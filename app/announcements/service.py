@@ -16,35 +16,35 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app import events
-from app.announcements.models import (
-    Announcement,
-    AnnouncementFavorite,
-    AnnouncementLike,
-    AnnouncementStatus,
-)
 from app.announcements.schemas import AnnouncementCreate, AnnouncementUpdate
 from app.bookings import service as bookings_service
-from app.bookings.models import ACTIVE_STATUSES, Booking, BookingStatus
 from app.core import clock
 from app.core.db import Tx
 from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
 from app.core.logging import get_logger
 from app.core.shortcodes import new_code
 from app.events import EventKind
-from app.movies.models import Movie
-from app.users.models import Role, User
+from app.models.announcements import (
+    Announcement,
+    AnnouncementFavorite,
+    AnnouncementLike,
+    AnnouncementStatus,
+)
+from app.models.movies import Movie
+from app.models.users import Role, User
+from app.users import service as users_service
 
 log = get_logger(__name__)
 
 DEFAULT_DURATION = 120
 DUPLICATE_INDEX = "uq_announcement_author_event_time"
-OPEN_STATUSES = (AnnouncementStatus.open, AnnouncementStatus.full)
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -121,9 +121,9 @@ _CLOSED_DETAIL = {
 
 
 def _require_not_closed(announcement: Announcement) -> None:
-    status = announcement.status_at(clock.now())
-    if status not in OPEN_STATUSES:
-        raise Conflict(_CLOSED_DETAIL[status], code="announcement_closed")
+    now = clock.now()
+    if announcement.is_closed_at(now):
+        raise Conflict(_CLOSED_DETAIL[announcement.status_at(now)], code="announcement_closed")
 
 
 async def _lock(session: AsyncSession, announcement_id: uuid.UUID) -> Announcement:
@@ -133,27 +133,6 @@ async def _lock(session: AsyncSession, announcement_id: uuid.UUID) -> Announceme
     if announcement is None:
         raise NotFound("No such announcement.")
     return announcement
-
-
-async def _move_hosted_count(session: AsyncSession, author_id: uuid.UUID, step: int) -> None:
-    await session.execute(
-        update(User)
-        .where(User.id == author_id)  # type: ignore[arg-type]
-        .values(hosted_count=User.hosted_count + step)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def _active_guest_ids(session: AsyncSession, announcement_id: uuid.UUID) -> list[str]:
-    rows = await session.scalars(
-        select(Booking.guest_id)
-        .where(
-            Booking.announcement_id == announcement_id,
-            Booking.status.in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
-        )
-        .distinct()
-    )
-    return sorted(str(guest_id) for guest_id in rows)
 
 
 def _json_safe(value: Any) -> Any:
@@ -202,7 +181,7 @@ async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate)
     )
     session.add(announcement)
     await _flush_unique(session)
-    await _move_hosted_count(session, author.id, +1)
+    await users_service.move_hosted_count(session, author.id, +1)
     # The worker fans this out to the followers (new_announcement), in batches, after commit.
     await events.record(
         tx, EventKind.announcement_created, announcement_id=announcement.id, actor_id=author.id
@@ -268,13 +247,7 @@ async def update_announcement(
     announcement.updated_at = clock.now()
     await _flush_unique(session)
     if "event_time" in changed or "duration_minutes" in changed:
-        # The bookings' copies of the times drive the guests' overlap checks.
-        await session.execute(
-            update(Booking)
-            .where(Booking.announcement_id == announcement.id)  # type: ignore[arg-type]
-            .values(event_time=announcement.event_time, ends_at=announcement.ends_at)
-            .execution_options(synchronize_session=False)
-        )
+        await bookings_service.retime_for(tx, announcement)
     if announcement.tickets_count > old_tickets:
         await bookings_service.promote_waitlist(
             tx,
@@ -291,7 +264,7 @@ async def update_announcement(
         actor_id=user.id,
         payload={
             "changed": changed,
-            "guest_ids": await _active_guest_ids(session, announcement.id),
+            "guest_ids": await bookings_service.active_guest_ids(session, announcement.id),
         },
     )
     log.info("announcement_updated", announcement_id=str(announcement.id), fields=list(changed))
@@ -337,23 +310,13 @@ async def cancel_announcement(
     _require_author(announcement, user)
     _require_not_closed(announcement)
     now = clock.now()
-    guest_ids = await _active_guest_ids(session, announcement.id)
-    await session.execute(
-        update(Booking)
-        .where(
-            Booking.announcement_id == announcement.id,  # type: ignore[arg-type]
-            Booking.status.in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
-        )
-        .values(status=BookingStatus.cancelled, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    guest_ids = await bookings_service.active_guest_ids(session, announcement.id)
+    await bookings_service.cancel_all_for(tx, announcement, now)
     announcement.cancelled_at = now
     announcement.cancel_reason = reason
-    announcement.approved_seats = 0
-    announcement.waitlist_count = 0
     announcement.updated_at = now
     await session.flush()
-    await _move_hosted_count(session, announcement.author_id, -1)
+    await users_service.move_hosted_count(session, announcement.author_id, -1)
     await events.record(
         tx,
         EventKind.announcement_cancelled,
@@ -370,10 +333,7 @@ async def delete_announcement(tx: Tx, *, user: User, announcement_id: uuid.UUID)
     session = tx.session
     announcement = await _lock(session, announcement_id)
     _require_author(announcement, user)
-    had_bookings = await session.scalar(
-        select(exists().where(Booking.announcement_id == announcement.id))
-    )
-    if had_bookings:
+    if await bookings_service.has_bookings(session, announcement.id):
         raise Conflict(
             "This meetup has had bookings: cancel it instead of deleting it.", code="has_bookings"
         )
@@ -386,7 +346,7 @@ async def delete_announcement(tx: Tx, *, user: User, announcement_id: uuid.UUID)
             "This meetup has had bookings: cancel it instead of deleting it.", code="has_bookings"
         ) from exc
     if counted:
-        await _move_hosted_count(session, announcement.author_id, -1)
+        await users_service.move_hosted_count(session, announcement.author_id, -1)
     log.info("announcement_deleted", announcement_id=str(announcement_id))
 
 
@@ -452,3 +412,24 @@ async def add_favorite(tx: Tx, *, user: User, announcement_id: uuid.UUID) -> Non
 
 async def remove_favorite(tx: Tx, *, user: User, announcement_id: uuid.UUID) -> None:
     await _unmark(tx, AnnouncementFavorite, user, announcement_id)
+
+
+async def retitle_movie(session: AsyncSession, movie_id: uuid.UUID, title: str) -> None:
+    """Copy a catalog film's new title to its announcements (called by the movies service, under
+    the movie's row lock), locking them in id order: a plain UPDATE locks them in whatever order
+    its plan visits them."""
+    ids = list(
+        await session.scalars(
+            select(Announcement.id)
+            .where(col(Announcement.movie_id) == movie_id)
+            .order_by(col(Announcement.id))
+            .with_for_update(key_share=True)
+        )
+    )
+    if ids:
+        await session.execute(
+            update(Announcement)
+            .where(col(Announcement.id).in_(ids))
+            .values(movie_title=title)
+            .execution_options(synchronize_session=False)
+        )

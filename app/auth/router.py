@@ -9,7 +9,6 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from app.auth import service
-from app.auth.dependencies import ClientIP, CurrentPrincipal, CurrentUser
 from app.auth.schemas import (
     Accepted,
     ConfirmRequest,
@@ -20,7 +19,6 @@ from app.auth.schemas import (
     PasswordResetRequest,
     RefreshRequest,
     RegisterRequest,
-    TokenPair,
 )
 from app.core.db import Transaction
 from app.core.errors import (
@@ -32,6 +30,9 @@ from app.core.errors import (
     ServiceUnavailable,
     errors,
 )
+from app.sessions import service as sessions
+from app.sessions.dependencies import ClientIP, CurrentPrincipal, CurrentUser
+from app.sessions.schemas import TokenPair
 from app.users.schemas import UserPrivate
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -101,7 +102,7 @@ async def token(
 @router.post("/refresh", response_model=TokenPair, responses=errors(NotAuthenticated))
 async def refresh(body: RefreshRequest, tx: Transaction) -> TokenPair:
     """Trade a refresh token for a new pair; the old refresh token is spent."""
-    return await service.refresh(tx, refresh_token=body.refresh_token)
+    return await sessions.refresh(tx, refresh_token=body.refresh_token)
 
 
 @router.post("/logout", status_code=204, responses=errors(NotAuthenticated))
@@ -109,7 +110,7 @@ async def logout(
     principal: CurrentPrincipal, tx: Transaction, body: LogoutRequest | None = None
 ) -> Response:
     """End this session: its access and refresh tokens stop working at once."""
-    await service.logout(tx, principal, refresh_token=body.refresh_token if body else None)
+    await sessions.logout(tx, principal, refresh_token=body.refresh_token if body else None)
     return Response(status_code=204)
 
 

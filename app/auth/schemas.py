@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -59,13 +59,6 @@ class PasswordChangeRequest(_Body):
 class PasswordResetRequest(_Body):
     token: Annotated[str, Field(min_length=1, max_length=256), SINGLE_LINE]
     new_password: Password
-
-
-class TokenPair(BaseModel):
-    access_token: str
-    refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
-    expires_in: int = Field(description="Seconds until the access token expires")
 
 
 class Accepted(BaseModel):

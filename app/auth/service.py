@@ -1,29 +1,28 @@
-"""Sign-up, email confirmation, sessions with rotating refresh tokens, password change and reset."""
+"""Sign-up, email confirmation, sign-in, password change and reset (sessions: app/sessions)."""
 
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth.models import AuthSession, CodePurpose, OneTimeCode
-from app.auth.schemas import TokenPair
 from app.core import clock, ratelimit, security
 from app.core.config import get_settings
 from app.core.db import Tx
 from app.core.errors import BadRequest, Conflict, Forbidden, NotAuthenticated
 from app.core.logging import get_logger
-from app.core.security import TokenClaims
 from app.mail import service as mail
+from app.models.auth import CodePurpose, OneTimeCode
+from app.models.users import User
+from app.sessions import service as sessions
+from app.sessions.schemas import TokenPair
+from app.sessions.service import Principal
 from app.users import service as users_service
-from app.users.models import User
 
 log = get_logger(__name__)
 
@@ -32,89 +31,9 @@ RESET_TOKEN_TTL = timedelta(hours=1)
 MAX_CODE_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller and the session their access token names."""
-
-    user: User
-    session_id: uuid.UUID
-
-
 def _identity(value: str) -> str:
     # Rate-limit keys name accounts by a hash: no emails in Redis keys or in the logs about them.
     return hashlib.sha256(value.strip().lower().encode()).hexdigest()[:24]
-
-
-# --- access tokens -------------------------------------------------------------------------------
-
-
-# Built once: the lookup runs on every authenticated request, and a prebuilt statement skips
-# SQLAlchemy's per-call construction (its compiled form and cache key are memoized on it).
-_PRINCIPAL = (
-    select(User)
-    .join(AuthSession, AuthSession.user_id == User.id)
-    .where(
-        AuthSession.id == bindparam("session_id"),
-        User.id == bindparam("user_id"),
-        AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-        AuthSession.expires_at > bindparam("now"),
-        User.is_active.is_(True),  # type: ignore[attr-defined]
-        (User.tokens_valid_after.is_(None)) | (User.tokens_valid_after <= bindparam("issued_at")),  # type: ignore[union-attr,operator]
-    )
-)
-
-
-async def principal_for(session: AsyncSession, claims: TokenClaims) -> Principal | None:
-    """The user an access token names, in one query that also checks the session is live, the
-    account active, and the token not older than the account's cut-off."""
-    user = await session.scalar(
-        _PRINCIPAL,
-        {
-            "session_id": claims.session_id,
-            "user_id": claims.subject,
-            "now": clock.now(),
-            "issued_at": claims.issued_at,
-        },
-    )
-    return Principal(user, claims.session_id) if user else None
-
-
-def _issue_pair(user: User, auth_session: AuthSession) -> TokenPair:
-    settings = get_settings()
-    access_lifetime = timedelta(minutes=settings.access_token_minutes)
-    access, _ = security.issue_token(
-        "access", user_id=user.id, session_id=auth_session.id, lifetime=access_lifetime
-    )
-    refresh, claims = security.issue_token(
-        "refresh",
-        user_id=user.id,
-        session_id=auth_session.id,
-        lifetime=timedelta(days=settings.refresh_token_days),
-    )
-    auth_session.refresh_jti = claims.jti
-    auth_session.expires_at = claims.expires_at
-    return TokenPair(
-        access_token=access,
-        refresh_token=refresh,
-        expires_in=int(access_lifetime.total_seconds()),
-    )
-
-
-def _cutoff() -> datetime:
-    # Token `iat` has whole seconds; tokens from this second on stay valid, older ones do not.
-    return clock.now().replace(microsecond=0)
-
-
-async def _revoke_sessions(
-    session: AsyncSession, user_id: uuid.UUID, *, keep: uuid.UUID | None = None
-) -> None:
-    query = update(AuthSession).where(
-        AuthSession.user_id == user_id,
-        AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-    )
-    if keep is not None:
-        query = query.where(AuthSession.id != keep)
-    await session.execute(query.values(revoked_at=clock.now()))
 
 
 # --- registration and confirmation ---------------------------------------------------------------
@@ -281,57 +200,7 @@ async def login(tx: Tx, *, email: str, password: str, ip: str) -> TokenPair:
             "Confirm your email first: enter the code we sent you (or ask for a new one).",
             code="email_not_confirmed",
         )
-    auth_session = AuthSession(user_id=user.id, refresh_jti="", expires_at=clock.now())
-    tx.session.add(auth_session)
-    pair = _issue_pair(user, auth_session)
-    log.info("login", user_id=str(user.id), session_id=str(auth_session.id))
-    return pair
-
-
-async def refresh(tx: Tx, *, refresh_token: str) -> TokenPair:
-    claims = security.decode_token(refresh_token, "refresh")
-    if claims is None:
-        raise NotAuthenticated("The refresh token is invalid or expired.")
-    auth_session = await tx.session.get(AuthSession, claims.session_id, with_for_update=True)
-    if auth_session is None or auth_session.user_id != claims.subject:
-        raise NotAuthenticated("The refresh token is invalid or expired.")
-    if auth_session.revoked_at is not None or auth_session.expires_at <= clock.now():
-        raise NotAuthenticated("This session has ended. Sign in again.")
-    user = await tx.session.get(User, claims.subject)
-    if user is None or not user.is_active:
-        raise NotAuthenticated("The refresh token is invalid or expired.")
-    if user.tokens_valid_after and claims.issued_at < user.tokens_valid_after:
-        raise NotAuthenticated("This session has ended. Sign in again.")
-    if claims.jti != auth_session.refresh_jti:
-        # A spent token of this family came back: it was stolen, or the holder was. End everything.
-        await _revoke_sessions(tx.session, user.id)
-        user.tokens_valid_after = _cutoff()
-        log.warning("refresh_token_reused", user_id=str(user.id), session_id=str(auth_session.id))
-        raise NotAuthenticated(
-            "This refresh token was already used. Every session of this account has been ended; "
-            "sign in again.",
-            code="token_reused",
-            persist=True,
-        )
-    auth_session.refreshed_at = clock.now()
-    return _issue_pair(user, auth_session)
-
-
-async def logout(tx: Tx, principal: Principal, *, refresh_token: str | None) -> None:
-    ended = [principal.session_id]
-    if refresh_token:
-        claims = security.decode_token(refresh_token, "refresh")
-        if claims is not None and claims.subject == principal.user.id:
-            ended.append(claims.session_id)
-    await tx.session.execute(
-        update(AuthSession)
-        .where(
-            AuthSession.id.in_(ended),  # type: ignore[attr-defined]
-            AuthSession.user_id == principal.user.id,
-            AuthSession.revoked_at.is_(None),  # type: ignore[union-attr]
-        )
-        .values(revoked_at=clock.now())
-    )
+    return sessions.start(tx, user)
 
 
 # --- passwords -----------------------------------------------------------------------------------
@@ -349,7 +218,7 @@ async def change_password(
     if not matches:
         raise BadRequest("The current password is wrong.", code="wrong_password")
     user.password_hash = await security.hash_password(new_password)
-    await _revoke_sessions(tx.session, user.id, keep=principal.session_id)
+    await sessions.end_every_session(tx.session, user, keep=principal.session_id)
     log.info("password_changed", user_id=str(user.id))
 
 
@@ -389,6 +258,5 @@ async def reset_password(tx: Tx, *, token: str, new_password: str, ip: str) -> N
     code.used_at = clock.now()
     user.password_hash = await security.hash_password(new_password)
     user.is_confirmed = True  # following the emailed link proved the address
-    user.tokens_valid_after = _cutoff()
-    await _revoke_sessions(tx.session, user.id)
+    await sessions.end_every_session(tx.session, user)
     log.info("password_reset", user_id=str(user.id))

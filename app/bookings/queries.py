@@ -9,11 +9,11 @@ from sqlalchemy import Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.announcements.models import Announcement
-from app.bookings.models import Booking, BookingStatus
 from app.bookings.schemas import BookingAnnouncement, BookingGuest, BookingHost, BookingPublic
 from app.core.pagination import PageParams, Total, page_total
-from app.users.models import User
+from app.models.announcements import Announcement
+from app.models.bookings import Booking, BookingStatus
+from app.models.users import User
 from app.users.schemas import guest_rating, host_rating
 
 Guest = aliased(User, name="guest")

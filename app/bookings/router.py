@@ -8,17 +8,17 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
-from app.announcements.models import Announcement
-from app.auth.dependencies import CurrentUser
 from app.bookings import queries, service
-from app.bookings.models import BookingStatus
 from app.bookings.schemas import BookingCreate, BookingPublic, RejectRequest
 from app.core import idempotency
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
 from app.core.idempotency import IdempotencyKey
 from app.core.pagination import Page, Pagination
-from app.users.models import Role
+from app.models.announcements import Announcement
+from app.models.bookings import BookingStatus
+from app.models.users import Role
+from app.sessions.dependencies import CurrentUser
 
 router = APIRouter(tags=["bookings"])
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.bookings.models import BookingStatus
 from app.core.validation import MULTI_LINE
+from app.models.bookings import BookingStatus
 from app.users.schemas import Rating
 
 

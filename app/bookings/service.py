@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app import events
-from app.announcements.models import Approval
 from app.bookings import statements
-from app.bookings.models import BookingStatus
 from app.bookings.schemas import (
     BookingAnnouncement,
     BookingCreate,
@@ -40,7 +40,9 @@ from app.core.logging import get_logger
 from app.core.metrics import BOOKINGS
 from app.core.shortcodes import new_code
 from app.events import EventKind
-from app.users.models import Role, User
+from app.models.announcements import Announcement, Approval, has_started, is_closed
+from app.models.bookings import ACTIVE_STATUSES, Booking, BookingStatus
+from app.models.users import Role, User
 from app.users.schemas import Rating, guest_rating
 
 log = get_logger(__name__)
@@ -205,10 +207,10 @@ class Decision:
         return int(self.row.tickets_count - self.row.approved_seats)
 
     def is_closed(self, now: datetime) -> bool:
-        return self.row.cancelled_at is not None or now >= self.row.event_time
+        return is_closed(self.row.cancelled_at, self.row.event_time, now)
 
     def has_started(self, now: datetime) -> bool:
-        return self.row.cancelled_at is None and now >= self.row.event_time
+        return has_started(self.row.cancelled_at, self.row.event_time, now)
 
     def is_host(self, user: User) -> bool:
         return bool(self.row.author_id == user.id)
@@ -444,3 +446,58 @@ async def promote_waitlist(
         )
         promoted += 1
     return promoted
+
+
+# --- what a change of the meetup does to its bookings (called by the announcements service) ------
+
+
+async def active_guest_ids(session: AsyncSession, announcement_id: uuid.UUID) -> list[str]:
+    """The guests holding or waiting for seats of a meetup (whom its changes concern)."""
+    rows = await session.scalars(
+        select(col(Booking.guest_id))
+        .where(
+            col(Booking.announcement_id) == announcement_id,
+            col(Booking.status).in_(ACTIVE_STATUSES),
+        )
+        .distinct()
+    )
+    return sorted(str(guest_id) for guest_id in rows)
+
+
+async def has_bookings(session: AsyncSession, announcement_id: uuid.UUID) -> bool:
+    """Whether the meetup ever had a booking, of any status."""
+    return bool(
+        await session.scalar(
+            select(exists().where(col(Booking.announcement_id) == announcement_id))
+        )
+    )
+
+
+async def cancel_all_for(tx: Tx, announcement: Announcement, now: datetime) -> None:
+    """Cancel every active booking of a meetup being cancelled; the caller holds the
+    announcement's row lock."""
+    for status in ACTIVE_STATUSES:
+        check_move(status, S.cancelled)  # the state machine allows it from every active status
+    await tx.session.execute(
+        update(Booking)
+        .where(
+            col(Booking.announcement_id) == announcement.id,
+            col(Booking.status).in_(ACTIVE_STATUSES),
+        )
+        .values(status=S.cancelled, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    # counter_deltas of every approved and waitlisted booking leaving: nothing is left of either.
+    announcement.approved_seats = 0
+    announcement.waitlist_count = 0
+
+
+async def retime_for(tx: Tx, announcement: Announcement) -> None:
+    """Copy a moved meetup's times to its bookings (their copies drive the guests' overlap
+    checks); the caller holds the announcement's row lock."""
+    await tx.session.execute(
+        update(Booking)
+        .where(col(Booking.announcement_id) == announcement.id)
+        .values(event_time=announcement.event_time, ends_at=announcement.ends_at)
+        .execution_options(synchronize_session=False)
+    )

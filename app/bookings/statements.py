@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased
 
-# The statuses that hold (or wait for) seats: models.ACTIVE_STATUSES, spelled for SQL.
-_ACTIVE = "('pending', 'approved', 'waitlisted')"
+from app.models.announcements import Announcement
+from app.models.bookings import ACTIVE_STATUSES
 
-# A meetup is closed to bookings once cancelled or started: Announcement.is_closed_at(now).
-_CLOSED = "(a.cancelled_at IS NOT NULL OR a.event_time <= :now)"
+# The statuses that hold (or wait for) seats, spelled for SQL.
+_ACTIVE = "(" + ", ".join(f"'{status.value}'" for status in ACTIVE_STATUSES) + ")"
+
+# A meetup is closed to bookings once cancelled or started: the rule's own SQL, on the alias `a`.
+_CLOSED = f"({aliased(Announcement, name='a').is_closed_at(bindparam('now'))})"
 
 SEAT_REQUEST_FACTS: TextClause = text(
     f"""

@@ -7,13 +7,13 @@ from typing import Any
 from sqlalchemy import select
 
 from app import events
-from app.announcements.models import Announcement
-from app.bookings.models import Booking, BookingStatus
 from app.bookings.transitions import move
 from app.core import clock
 from app.core.db import Database, Tx
 from app.core.logging import get_logger
 from app.events import EventKind
+from app.models.announcements import Announcement
+from app.models.bookings import Booking, BookingStatus
 
 log = get_logger(__name__)
 BATCH = 500

@@ -4,9 +4,9 @@ ORM row) and its counter shift comes from `counter_deltas`."""
 
 from __future__ import annotations
 
-from app.bookings.models import Booking, BookingStatus
 from app.core import clock
 from app.core.errors import Conflict
+from app.models.bookings import Booking, BookingStatus
 
 S = BookingStatus
 ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {

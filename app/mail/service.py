@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from app.core.db import Tx
-from app.mail.models import EmailMessage
 from app.mail.render import render_email
+from app.models.mail import EmailMessage
 
 SEND_EMAIL_JOB = "send_email"
 

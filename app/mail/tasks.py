@@ -13,9 +13,9 @@ from sqlalchemy import Update, bindparam, case, select, update
 from app.core import clock
 from app.core.db import Database
 from app.core.logging import get_logger
-from app.mail.models import EmailMessage, EmailStatus
 from app.mail.sender import DeliveryError, Mailer, build_message, deliver
 from app.mail.service import SEND_EMAIL_JOB, job_id
+from app.models.mail import EmailMessage, EmailStatus
 
 log = get_logger(__name__)
 

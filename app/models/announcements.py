@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -17,14 +17,36 @@ from sqlalchemy import (
     Index,
     Numeric,
     String,
+    and_,
+    case,
+    literal,
+    or_,
     text,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import ARRAY, TSVECTOR
-from sqlmodel import Field, SQLModel
+from sqlalchemy.ext.hybrid import hybrid_method
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Field, SQLModel, col
 
 from app.core import clock
 from app.core.models import TimestampedTable
+
+# Reviews may be written from the end of a meetup until this long after it.
+REVIEW_WINDOW = timedelta(days=30)
+# The longest a meetup lasts (the duration_range check below).
+MAX_DURATION = timedelta(minutes=1440)
+
+
+def is_closed(cancelled_at: datetime | None, event_time: datetime, now: datetime) -> bool:
+    """A meetup is closed to seat requests, decisions and changes once cancelled or started
+    (`Announcement.is_closed_at`, which is also its SQL form; this takes the columns of any row)."""
+    return cancelled_at is not None or now >= event_time
+
+
+def has_started(cancelled_at: datetime | None, event_time: datetime, now: datetime) -> bool:
+    """Took place (started or finished), as opposed to closed by a cancellation."""
+    return cancelled_at is None and now >= event_time
 
 
 class Approval(enum.StrEnum):
@@ -167,6 +189,50 @@ class Announcement(TimestampedTable, table=True):
     def tickets_left(self) -> int:
         return self.tickets_count - self.approved_seats
 
+    # --- the rules of a meetup's life, each in Python and in SQL side by side ----------------------
+    # `Announcement.is_open_at(now)` on the class is a SQL condition, on a row a bool; the SQL forms
+    # are written the way the partial indexes above can answer them.
+
+    @hybrid_method
+    def is_open_at(self, now: datetime) -> bool:
+        """Open to seat requests, decisions and changes: not cancelled and not started."""
+        return not is_closed(self.cancelled_at, self.event_time, now)
+
+    @is_open_at.inplace.expression
+    @classmethod
+    def _is_open_at(cls, now: datetime) -> ColumnElement[bool]:
+        return and_(col(cls.cancelled_at).is_(None), col(cls.event_time) > now)
+
+    @hybrid_method
+    def is_closed_at(self, now: datetime) -> bool:
+        """Closed (the 409 announcement_closed): cancelled, or started."""
+        return is_closed(self.cancelled_at, self.event_time, now)
+
+    @is_closed_at.inplace.expression
+    @classmethod
+    def _is_closed_at(cls, now: datetime) -> ColumnElement[bool]:
+        return or_(col(cls.cancelled_at).is_not(None), col(cls.event_time) <= now)
+
+    @hybrid_method
+    def in_review_window(self, now: datetime) -> bool:
+        """Host and guests may rate each other: from the end of the meetup (ends_at) until
+        REVIEW_WINDOW after it, both ends included; never for a cancelled meetup."""
+        return self.cancelled_at is None and self.ends_at <= now <= self.ends_at + REVIEW_WINDOW
+
+    @in_review_window.inplace.expression
+    @classmethod
+    def _in_review_window(cls, now: datetime) -> ColumnElement[bool]:
+        ends_at = col(cls.ends_at)
+        return and_(
+            col(cls.cancelled_at).is_(None),
+            # Bounding event_time too lets the partial index on it serve (a meetup lasts at most
+            # MAX_DURATION).
+            col(cls.event_time) <= now,
+            col(cls.event_time) >= now - REVIEW_WINDOW - MAX_DURATION,
+            ends_at <= now,
+            ends_at >= now - REVIEW_WINDOW,
+        )
+
     def status_at(self, now: datetime) -> AnnouncementStatus:
         if self.cancelled_at is not None:
             return AnnouncementStatus.cancelled
@@ -177,6 +243,43 @@ class Announcement(TimestampedTable, table=True):
         if self.approved_seats >= self.tickets_count:
             return AnnouncementStatus.full
         return AnnouncementStatus.open
+
+    @classmethod
+    def status_expression(cls, now: datetime) -> ColumnElement[str]:
+        """`status_at(now)` as one SQL value (for grouping)."""
+        return case(
+            (col(cls.cancelled_at).is_not(None), literal(AnnouncementStatus.cancelled.value)),
+            (col(cls.ends_at) <= now, literal(AnnouncementStatus.finished.value)),
+            (col(cls.event_time) <= now, literal(AnnouncementStatus.started.value)),
+            (col(cls.is_full), literal(AnnouncementStatus.full.value)),
+            else_=literal(AnnouncementStatus.open.value),
+        )
+
+    @classmethod
+    def has_status(cls, status: AnnouncementStatus, now: datetime) -> ColumnElement[bool]:
+        """`status_at(now) == status` as a condition (for filtering) that the indexes answer:
+        every live status is a range of event_time (ends_at > event_time, and a meetup lasts at
+        most MAX_DURATION), and "full" is the generated column is_full (which
+        ix_announcement_full's predicate reads and the planner has statistics for; a comparison
+        of two columns would be taken for a third of the rows)."""
+        live, event_time, ends_at = (
+            col(cls.cancelled_at).is_(None),
+            col(cls.event_time),
+            col(cls.ends_at),
+        )
+        full = col(cls.is_full)
+        match status:
+            case AnnouncementStatus.cancelled:
+                return col(cls.cancelled_at).is_not(None)
+            case AnnouncementStatus.finished:
+                return and_(live, event_time < now, ends_at <= now)
+            case AnnouncementStatus.started:
+                started = and_(event_time > now - MAX_DURATION, event_time <= now)
+                return and_(live, started, ends_at > now)
+            case AnnouncementStatus.full:
+                return and_(cls.is_open_at(now), full)
+            case AnnouncementStatus.open:
+                return and_(cls.is_open_at(now), ~full)
 
 
 class AnnouncementLike(SQLModel, table=True):

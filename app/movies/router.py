@@ -15,13 +15,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.auth.dependencies import CurrentUser
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, errors
 from app.core.pagination import Page, Pagination
+from app.models.movies import Movie
 from app.movies import service
-from app.movies.models import Movie
 from app.movies.schemas import MovieCreate, MoviePublic, MovieUpdate, Text
+from app.sessions.dependencies import CurrentUser
 
 router = APIRouter(tags=["movies"])
 

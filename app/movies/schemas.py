@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.validation import MULTI_LINE, SINGLE_LINE, SingleLineText
-from app.movies.models import Movie
+from app.models.movies import Movie
 
 
 def _clean_genres(values: list[str]) -> list[str]:

@@ -2,50 +2,27 @@
 
 from __future__ import annotations
 
-import re
 import uuid
-from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.announcements.models import Announcement
-from app.core import clock
+from app.announcements import service as announcements_service
+from app.core import clock, search
 from app.core.db import Tx
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.pagination import PageParams, paginate_rows
-from app.movies.models import Movie
+from app.models.movies import Movie
+from app.models.users import Role, User
 from app.movies.schemas import MovieCreate, MovieUpdate
-from app.users.models import Role, User
-
-_WORD = re.compile(r"[^\W_]+")
-MAX_QUERY_WORDS = 16
-
-
-def prefix_tsquery(text: str) -> str | None:
-    """A `to_tsquery('simple', ...)` string matching every word of `text` as a prefix
-    ("stal tark" finds "Stalker by Tarkovsky"), or None when `text` has no word.
-
-    Only letters and digits survive, so nothing the user types is tsquery syntax.
-    """
-    words = [w[:100] for w in _WORD.findall(text.lower())][:MAX_QUERY_WORDS]
-    return " & ".join(f"{word}:*" for word in words) or None
-
-
-def matches_text(search_vector: Any, text: str) -> ColumnElement[bool] | None:
-    """`search_vector @@ to_tsquery(...)` for the words of `text`, or None (no filter)."""
-    query = prefix_tsquery(text)
-    if query is None:
-        return None
-    return search_vector.op("@@")(func.to_tsquery("simple", query))
 
 
 async def list_movies(
     session: AsyncSession, *, q: str | None, genre: str | None, page: PageParams
 ) -> tuple[list[Movie], int]:
     conditions: list[ColumnElement[bool]] = []
-    if q and (match := matches_text(Movie.search_vector, q)) is not None:
+    if q and (match := search.matches_text(Movie.search_vector, q)) is not None:
         conditions.append(match)
     if genre:
         conditions.append(Movie.genres.contains([genre.strip().lower()]))  # type: ignore[attr-defined]
@@ -141,25 +118,5 @@ async def update_movie(tx: Tx, *, user: User, movie_id: uuid.UUID, data: MovieUp
     movie.updated_at = clock.now()
     await _flush(tx.session, title, year)
     if retitled:
-        await _retitle_announcements(tx.session, movie)
+        await announcements_service.retitle_movie(tx.session, movie.id, movie.title)
     return movie
-
-
-async def _retitle_announcements(session: AsyncSession, movie: Movie) -> None:
-    """Copy the movie's new title to its announcements, locking them in id order (a plain
-    UPDATE locks them in whatever order its plan visits them)."""
-    ids = list(
-        await session.scalars(
-            select(Announcement.id)
-            .where(Announcement.movie_id == movie.id)  # type: ignore[arg-type]
-            .order_by(Announcement.id)  # type: ignore[arg-type]
-            .with_for_update(key_share=True)
-        )
-    )
-    if ids:
-        await session.execute(
-            update(Announcement)
-            .where(Announcement.id.in_(ids))  # type: ignore[attr-defined]
-            .values(movie_title=movie.title)
-            .execution_options(synchronize_session=False)
-        )

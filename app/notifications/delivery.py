@@ -11,15 +11,15 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from app.announcements.calendar import build_ics
-from app.announcements.models import Announcement
 from app.core import clock
 from app.core.db import Tx
-from app.mail.models import EmailMessage
 from app.mail.render import render_email
 from app.mail.service import SEND_EMAIL_JOB, job_id
-from app.notifications.models import Notification
+from app.models.announcements import Announcement
+from app.models.mail import EmailMessage
+from app.models.notifications import Notification
+from app.models.users import User
 from app.notifications.render import Notice, when
-from app.users.models import User
 
 
 def _meetup(announcement: Announcement | None) -> dict[str, str] | None:

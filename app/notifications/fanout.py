@@ -21,17 +21,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from app.announcements.models import Announcement
-from app.bookings.models import Booking
 from app.core import clock
 from app.core.db import Database, Tx
 from app.core.logging import get_logger
 from app.events import PROCESS_EVENT_JOB, DomainEvent, EventKind
+from app.models.announcements import Announcement
+from app.models.bookings import Booking
+from app.models.users import Follow, User
 from app.notifications import render
 from app.notifications.delivery import deliver
 from app.notifications.reminders import schedule_reminders
 from app.notifications.render import Notice
-from app.users.models import Follow, User
 
 log = get_logger(__name__)
 

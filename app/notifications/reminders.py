@@ -22,14 +22,14 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlmodel import col
 
-from app.announcements.models import Announcement
-from app.bookings.models import Booking, BookingStatus
 from app.core import clock
 from app.core.db import Database, Tx
 from app.core.logging import get_logger
+from app.models.announcements import Announcement
+from app.models.bookings import Booking, BookingStatus
+from app.models.notifications import Notification
 from app.notifications import render
 from app.notifications.delivery import deliver
-from app.notifications.models import Notification
 from app.notifications.render import Notice
 
 log = get_logger(__name__)
@@ -41,9 +41,6 @@ REMINDERS: dict[str, timedelta] = {
 REVIEW_INVITATION = "review_invitation"
 SEND_REMINDER_JOB = "send_reminder"
 SEND_REVIEW_INVITATIONS_JOB = "send_review_invitations"
-# Invitations go out for meetups that ended within the review window (a worker down for days
-# still invites, as long as reviews are possible).
-REVIEW_WINDOW = timedelta(days=render.REVIEW_WINDOW_DAYS)
 SWEEP_BATCH = 500
 # The sweep re-schedules the deferred jobs of reminders due this soon (in case Redis lost them).
 SCHEDULE_AHEAD = timedelta(hours=1)
@@ -65,7 +62,7 @@ def schedule_reminders(tx: Tx, announcement: Announcement) -> None:
     """After commit, defer one job per reminder to its due time (a no-op for a job already
     scheduled: the id is taken). A due time already passed runs at once; the job decides."""
     now = clock.now()
-    if announcement.cancelled_at is not None or now >= announcement.event_time:
+    if announcement.is_closed_at(now):
         return
     event_epoch = epoch(announcement.event_time)
     for kind, lead in REMINDERS.items():
@@ -177,7 +174,7 @@ async def send_review_invitations(ctx: dict[str, Any], announcement_id: str) -> 
             now = clock.now()
             if now < announcement.ends_at:
                 return "not_ended"
-            if now >= announcement.ends_at + REVIEW_WINDOW:
+            if not announcement.in_review_window(now):
                 return "window_closed"
             guests = await _approved_guests(tx, announcement.id)
             if not guests:
@@ -268,18 +265,12 @@ async def enqueue_due_review_invitations(ctx: dict[str, Any]) -> int:
     """Enqueue the invitations of meetups that ended (within the review window) and have none."""
     db: Database = ctx["db"]
     now = clock.now()
-    # The longest meetup lasts a day: bounding event_time lets the partial index on it serve.
-    earliest_start = now - REVIEW_WINDOW - timedelta(days=1)
     async with db.sessionmaker() as session:
         ended = (
             await session.scalars(
                 select(col(Announcement.id))
                 .where(
-                    col(Announcement.cancelled_at).is_(None),
-                    col(Announcement.event_time) <= now,
-                    col(Announcement.event_time) > earliest_start,
-                    col(Announcement.ends_at) <= now,
-                    col(Announcement.ends_at) > now - REVIEW_WINDOW,
+                    Announcement.in_review_window(now),
                     exists().where(
                         col(Booking.announcement_id) == col(Announcement.id),
                         col(Booking.status) == BookingStatus.approved,

@@ -9,11 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from app.announcements.models import Announcement
-from app.bookings.models import Booking
 from app.core.shortcodes import short_url
-
-REVIEW_WINDOW_DAYS = 30
+from app.models.announcements import REVIEW_WINDOW, Announcement
+from app.models.bookings import Booking
 
 
 @dataclass(frozen=True)
@@ -238,5 +236,5 @@ def review_invitation(a: Announcement, hosting: bool) -> tuple[str, str]:
     whom = "your guests" if hosting else "your host"
     return (
         f"How was “{a.title}”? Rate {whom}",
-        f"{_meetup_line(a)} is over. You can rate {whom} for the next {REVIEW_WINDOW_DAYS} days.",
+        f"{_meetup_line(a)} is over. You can rate {whom} for the next {REVIEW_WINDOW.days} days.",
     )

@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from app.auth.dependencies import CurrentUser
 from app.core.db import Transaction
 from app.core.errors import NotAuthenticated, NotFound, errors
 from app.core.pagination import Pagination
 from app.notifications import service
 from app.notifications.schemas import NotificationPage, NotificationPublic
+from app.sessions.dependencies import CurrentUser
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 

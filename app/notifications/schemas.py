@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from app.core.pagination import Page
-from app.notifications.models import Notification
+from app.models.notifications import Notification
 
 
 class NotificationPublic(BaseModel):

@@ -11,8 +11,8 @@ from sqlmodel import col
 from app.core import clock
 from app.core.errors import NotFound
 from app.core.pagination import PageParams, paginate_rows
-from app.notifications.models import Notification
-from app.users.models import User
+from app.models.notifications import Notification
+from app.models.users import User
 
 
 async def list_notifications(

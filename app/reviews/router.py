@@ -21,16 +21,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.announcements.models import Announcement
-from app.auth.dependencies import CurrentUser, OptionalUser
 from app.core import idempotency
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
 from app.core.idempotency import IdempotencyKey
 from app.core.pagination import Page, Pagination
+from app.models.announcements import Announcement
+from app.models.reviews import TargetRole
 from app.reviews import service
-from app.reviews.models import TargetRole
 from app.reviews.schemas import ReviewCreate, ReviewPublic
+from app.sessions.dependencies import CurrentUser, OptionalUser
 
 router = APIRouter(tags=["reviews"])
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.validation import MULTI_LINE
-from app.reviews.models import TargetRole
+from app.models.reviews import TargetRole
 
 MAX_COMMENT = 2000
 

@@ -10,30 +10,27 @@ the review already exists, so concurrent toggles cannot count a review twice.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Select, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.announcements.models import Announcement
-from app.bookings.models import Booking, BookingStatus
 from app.core import clock
 from app.core.db import Tx
 from app.core.errors import Conflict, Forbidden, NotFound
 from app.core.logging import get_logger
 from app.core.pagination import PageParams, paginate_rows
-from app.reviews.models import Review, TargetRole
+from app.models.announcements import REVIEW_WINDOW, Announcement
+from app.models.bookings import Booking, BookingStatus
+from app.models.reviews import Review, TargetRole
+from app.models.users import Role, User
 from app.reviews.schemas import ReviewCreate, ReviewPublic, ReviewUser
 from app.users import service as users_service
-from app.users.models import Role, User
 
 log = get_logger(__name__)
 
-REVIEW_WINDOW = timedelta(days=30)
-"""Reviews may be written from the end of the meetup (ends_at) until 30 days after it, inclusive."""
 
 MODERATOR_ROLES = (Role.moderator, Role.admin)
 
@@ -160,27 +157,22 @@ def _check_window(announcement: Announcement) -> None:
         )
     if now < announcement.ends_at:
         raise Conflict("Reviews open when the meetup has ended.", code="review_window_closed")
-    if now > announcement.ends_at + REVIEW_WINDOW:
+    if not announcement.in_review_window(now):
         raise Conflict(
-            "Reviews close 30 days after the meetup has ended.", code="review_window_closed"
+            f"Reviews close {REVIEW_WINDOW.days} days after the meetup has ended.",
+            code="review_window_closed",
         )
 
 
-async def _move_rating(
-    session: AsyncSession, target_id: uuid.UUID, role: TargetRole, score: int, step: int
-) -> None:
-    """Add (step=+1) or remove (step=-1) one visible review of `score` to the target's aggregate."""
-    if role is TargetRole.host:
-        values = {
-            "host_rating_sum": User.host_rating_sum + step * score,
-            "host_rating_count": User.host_rating_count + step,
-        }
-    else:
-        values = {
-            "guest_rating_sum": User.guest_rating_sum + step * score,
-            "guest_rating_count": User.guest_rating_count + step,
-        }
-    await session.execute(update(User).where(User.id == target_id).values(**values))
+async def _move_rating(session: AsyncSession, review: Review, step: int) -> None:
+    """Add (step=+1) or remove (step=-1) a visible review to its target's rating aggregate."""
+    await users_service.move_rating(
+        session,
+        review.target_id,
+        as_host=review.target_role is TargetRole.host,
+        score=review.score,
+        step=step,
+    )
 
 
 async def create_review(
@@ -213,7 +205,9 @@ async def create_review(
         raise Conflict(
             "You have already reviewed this person for this meetup.", code="already_reviewed"
         )
-    await _move_rating(session, data.target_user_id, role, data.score, +1)
+    await users_service.move_rating(
+        session, data.target_user_id, as_host=role is TargetRole.host, score=data.score, step=+1
+    )
     log.info(
         "review_created",
         review_id=str(review_id),
@@ -245,9 +239,7 @@ async def set_hidden(tx: Tx, *, user: User, review_id: uuid.UUID, hidden: bool) 
         review.hidden = hidden
         review.updated_at = clock.now()
         await session.flush()
-        await _move_rating(
-            session, review.target_id, review.target_role, review.score, -1 if hidden else +1
-        )
+        await _move_rating(session, review, -1 if hidden else +1)
         log.info("review_hidden" if hidden else "review_unhidden", review_id=str(review.id))
     return await review_view(session, review.id)
 
@@ -261,5 +253,5 @@ async def delete_review(tx: Tx, *, user: User, review_id: uuid.UUID) -> None:
     await session.delete(review)
     await session.flush()
     if not review.hidden:
-        await _move_rating(session, review.target_id, review.target_role, review.score, -1)
+        await _move_rating(session, review, -1)
     log.info("review_deleted", review_id=str(review.id))

@@ -24,10 +24,10 @@ from app.bookings.schemas import BookingCreate
 from app.core import clock, security
 from app.core.config import Settings
 from app.core.db import Database, Tx
-from app.movies.models import Movie
+from app.models.movies import Movie
+from app.models.users import User
 from app.seed.films import FILMS
 from app.users import service as users_service
-from app.users.models import User
 
 DEMO_PASSWORD = "demo-password"
 DEMO_DOMAIN = "demo.example.com"  # a reserved domain: no real mailbox

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 
-from app.auth import service as auth_service
-from app.auth.service import Principal
 from app.core import security
 from app.core.db import Transaction
 from app.core.errors import Forbidden, NotAuthenticated
-from app.users.models import Role, User
+from app.models.users import Role, User
+from app.sessions import service as sessions_service
+from app.sessions.service import Principal
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
@@ -22,7 +22,7 @@ async def _principal(tx: Transaction, token: Annotated[str | None, Depends(_bear
     if not token:
         raise NotAuthenticated()
     claims = security.decode_token(token, "access")
-    principal = await auth_service.principal_for(tx.session, claims) if claims else None
+    principal = await sessions_service.principal_for(tx.session, claims) if claims else None
     if principal is None:
         raise NotAuthenticated("The access token is invalid, expired or revoked.")
     return principal

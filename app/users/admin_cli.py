@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.models.users import User
 from app.users import service as users_service
-from app.users.models import User
 
 
 async def create_admin(settings: Settings, *, email: str, password: str, name: str) -> User:

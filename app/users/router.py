@@ -6,10 +6,10 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from app.auth.dependencies import CurrentUser
 from app.core.db import Transaction
 from app.core.errors import BadRequest, NotAuthenticated, NotFound, errors
 from app.core.pagination import Page, Pagination
+from app.sessions.dependencies import CurrentUser
 from app.users import service
 from app.users.schemas import UserPrivate, UserPublic, UserUpdate
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.core.validation import MULTI_LINE, SINGLE_LINE
-from app.users.models import Role, User
+from app.models.users import Role, User
 
 
 class Rating(BaseModel):

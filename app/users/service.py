@@ -9,12 +9,12 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from app.auth.models import AuthSession
 from app.core import clock, security
 from app.core.db import Tx
 from app.core.errors import BadRequest, NotFound
 from app.core.pagination import PageParams, paginate_rows
-from app.users.models import Follow, Role, User
+from app.models.users import Follow, Role, User
+from app.sessions import service as sessions
 from app.users.schemas import AdminUserUpdate, UserUpdate
 
 
@@ -153,25 +153,11 @@ async def admin_update_user(tx: Tx, user_id: uuid.UUID, data: AdminUserUpdate) -
             # counting, so re-activating the account later revives none of them. Done on
             # re-activation too: a sign-in racing the deactivation (its password checked before,
             # its session written after) leaves no session that would come back to life.
-            await _end_every_session(tx.session, user)
+            await sessions.end_every_session(tx.session, user)
         user.is_active = data.is_active
     user.updated_at = clock.now()
     await tx.session.flush()
     return user
-
-
-async def _end_every_session(session: AsyncSession, user: User) -> None:
-    now = clock.now()
-    await session.execute(
-        update(AuthSession)
-        .where(
-            col(AuthSession.user_id) == user.id,
-            col(AuthSession.revoked_at).is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    # Token `iat` has whole seconds; tokens from this second on stay valid (a fresh sign-in).
-    user.tokens_valid_after = now.replace(microsecond=0)
 
 
 async def create_admin(session: AsyncSession, *, email: str, password: str, name: str) -> User:
@@ -187,3 +173,34 @@ async def create_admin(session: AsyncSession, *, email: str, password: str, name
     user.password_hash = password_hash
     await session.flush()
     return user
+
+
+# --- aggregates other domains keep on the account (under their own locks) -------------------------
+
+
+async def move_rating(
+    session: AsyncSession, user_id: uuid.UUID, *, as_host: bool, score: int, step: int
+) -> None:
+    """Add (step=+1) or remove (step=-1) one visible review of `score` to the user's host or
+    guest rating: sum and count change in one UPDATE, so racing reviews cannot lose one."""
+    if as_host:
+        values = {
+            "host_rating_sum": col(User.host_rating_sum) + step * score,
+            "host_rating_count": col(User.host_rating_count) + step,
+        }
+    else:
+        values = {
+            "guest_rating_sum": col(User.guest_rating_sum) + step * score,
+            "guest_rating_count": col(User.guest_rating_count) + step,
+        }
+    await session.execute(update(User).where(col(User.id) == user_id).values(**values))
+
+
+async def move_hosted_count(session: AsyncSession, user_id: uuid.UUID, step: int) -> None:
+    """The number of meetups the user hosts that are not cancelled, +1 or -1."""
+    await session.execute(
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(hosted_count=col(User.hosted_count) + step)
+        .execution_options(synchronize_session=False)
+    )

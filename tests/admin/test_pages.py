@@ -14,14 +14,14 @@ from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from app.admin import jobs
-from app.auth.models import AuthSession
 from app.core.config import get_settings
 from app.core.db import Database, Tx
 from app.events import DomainEvent
 from app.mail import tasks as mail_tasks
-from app.mail.models import EmailMessage, EmailStatus
 from app.mail.service import queue_email
 from app.main import create_app
+from app.models.auth import AuthSession
+from app.models.mail import EmailMessage, EmailStatus
 from tests.admin.helpers import RunWorker, jobs_in_every_state
 from tests.notifications.helpers import BackgroundWorker
 from tests.support.factories import TestUser, UserFactory

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.core.db import Database
 from app.events import DomainEvent
-from app.users.models import User
+from app.models.users import User
 from tests.support.factories import TestUser
 
 API = "/api/v1/announcements"

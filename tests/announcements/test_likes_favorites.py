@@ -9,8 +9,8 @@ from datetime import timedelta
 import httpx
 from sqlalchemy import func, select
 
-from app.announcements.models import Announcement, AnnouncementLike
 from app.core.db import Database
+from app.models.announcements import Announcement, AnnouncementLike
 from tests.announcements.helpers import API
 from tests.support.announcements import create_announcement
 from tests.support.clock import TestClock

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import update
 
 from app.core.db import Database
-from app.users.models import User
+from app.models.users import User
 from tests.announcements.helpers import API, book
 from tests.support.announcements import create_announcement
 from tests.support.clock import TestClock

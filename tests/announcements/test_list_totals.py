@@ -14,7 +14,7 @@ from sqlalchemy import event, update
 
 from app.core import pagination
 from app.core.db import Database
-from app.users.models import User
+from app.models.users import User
 from tests.announcements.helpers import API
 from tests.support.clock import TestClock
 from tests.support.factories import TestUser, UserFactory

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from app.announcements.models import Announcement
 from app.core import clock
 from app.core.db import Database
-from app.movies.models import Movie
+from app.models.announcements import Announcement
+from app.models.movies import Movie
 from tests.support.announcements import announcement_body
 from tests.support.factories import UserFactory
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select
 
-from app.bookings.models import Booking
 from app.core.db import Database
+from app.models.bookings import Booking
 from tests.announcements.helpers import book
 from tests.support.announcements import create_announcement
 from tests.support.factories import UserFactory

@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import httpx
 
-from app.bookings.models import Booking
 from app.core import clock
 from app.core.db import Database
+from app.models.bookings import Booking
 from tests.announcements.helpers import API, approve, book, events
 from tests.support.announcements import create_announcement
 from tests.support.clock import TestClock

@@ -118,7 +118,7 @@ async def test_sent_reset_email_body_is_not_kept_in_the_database(
 ) -> None:
     from sqlalchemy import select
 
-    from app.mail.models import EmailMessage
+    from app.models.mail import EmailMessage
 
     ann = await users.create()
     await client.post("/api/v1/auth/password/forgot", json={"email": ann.email})

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import Database
-from app.users.models import User
+from app.models.users import User
 from tests.auth.helpers import bearer, login
 from tests.support.clock import TestClock
 from tests.support.factories import DEFAULT_PASSWORD, UserFactory

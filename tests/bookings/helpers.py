@@ -6,9 +6,9 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from app.announcements.models import Announcement
-from app.bookings.models import Booking, BookingStatus
 from app.core.db import Database
+from app.models.announcements import Announcement
+from app.models.bookings import Booking, BookingStatus
 from tests.support.factories import TestUser
 
 

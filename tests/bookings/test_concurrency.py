@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import func, select
 
-from app.bookings.models import Booking, BookingStatus
 from app.core.db import Database
+from app.models.bookings import Booking, BookingStatus
 from tests.bookings.conftest import MakeAnnouncement
 from tests.bookings.helpers import seat_state, waitlist_counter_matches
 from tests.support.factories import UserFactory

@@ -7,8 +7,8 @@ import asyncio
 import httpx
 from sqlalchemy import func, select
 
-from app.bookings.models import Booking
 from app.core.db import Database
+from app.models.bookings import Booking
 from tests.bookings.conftest import MakeAnnouncement
 from tests.support.factories import UserFactory
 

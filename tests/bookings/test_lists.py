@@ -14,10 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import event, text
 
-from app.announcements.models import Announcement
-from app.bookings.models import BookingStatus
 from app.core import pagination
 from app.core.db import Database
+from app.models.announcements import Announcement
+from app.models.bookings import BookingStatus
 from tests.support.clock import TestClock
 from tests.support.factories import TestUser, UserFactory
 from tests.support.meetups import MakeAnnouncement, Meetups

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import httpx
 
-from app.bookings.models import BookingStatus
 from app.core.db import Database
+from app.models.bookings import BookingStatus
 from tests.bookings.conftest import MakeAnnouncement
 from tests.bookings.helpers import book, seat_state, waitlist_counter_matches
 from tests.support.clock import TestClock

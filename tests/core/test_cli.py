@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.core.config import Settings, get_settings
 from app.core.db import Database
-from app.users.models import Role, User
+from app.models.users import Role, User
 
 MEETUP = [sys.executable, "-m", "app.cli"]
 PRODUCTION = {"ENV": "production", "SECRET_KEY": "x" * 40}

@@ -15,17 +15,17 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from app import worker as production
-from app.announcements.models import Announcement, Approval
-from app.bookings.models import Booking, BookingStatus
 from app.core import clock
 from app.core.config import get_settings
 from app.core.db import Database
 from app.core.redis import redis_settings
 from app.core.shortcodes import new_code
 from app.events import DomainEvent, EventKind
-from app.mail.models import EmailMessage, EmailStatus
 from app.mail.service import SEND_EMAIL_JOB
-from app.notifications.models import Notification
+from app.models.announcements import Announcement, Approval
+from app.models.bookings import Booking, BookingStatus
+from app.models.mail import EmailMessage, EmailStatus
+from app.models.notifications import Notification
 from app.worker import WorkerSettings
 from tests.support.factories import UserFactory
 from tests.support.smtp import Mailbox

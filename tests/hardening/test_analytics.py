@@ -14,12 +14,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.announcements.models import Announcement
-from app.bookings.models import Booking, BookingStatus
 from app.core.shortcodes import new_code
-from app.mail.models import EmailMessage, EmailStatus
-from app.notifications.models import Notification
-from app.users.models import Role, User
+from app.models.announcements import Announcement
+from app.models.bookings import Booking, BookingStatus
+from app.models.mail import EmailMessage, EmailStatus
+from app.models.notifications import Notification
+from app.models.users import Role, User
 from tests.support.clock import TestClock
 from tests.support.factories import TestUser, UserFactory
 

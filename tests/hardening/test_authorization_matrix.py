@@ -21,11 +21,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from app.announcements.models import Announcement, Approval
-from app.bookings.models import Booking, BookingStatus
 from app.core.shortcodes import new_code
-from app.movies.models import Movie
-from app.notifications.models import Notification
+from app.models.announcements import Announcement, Approval
+from app.models.bookings import Booking, BookingStatus
+from app.models.movies import Movie
+from app.models.notifications import Notification
 from tests.support.announcements import announcement_body
 from tests.support.clock import TestClock
 from tests.support.factories import TestUser, UserFactory

@@ -24,8 +24,8 @@ from sqlalchemy import select, update
 
 from app.core.db import Database
 from app.core.embedded import free_port
-from app.mail.models import EmailMessage, EmailStatus
-from app.users.models import User
+from app.models.mail import EmailMessage, EmailStatus
+from app.models.users import User
 
 PASSWORD = "a slow password to check"
 

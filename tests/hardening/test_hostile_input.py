@@ -26,9 +26,9 @@ from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.bookings.models import BookingStatus
 from app.core import clock
-from app.movies.models import Movie
+from app.models.bookings import BookingStatus
+from app.models.movies import Movie
 from tests.support.announcements import announcement_body
 from tests.support.factories import TestUser, UserFactory
 from tests.support.meetups import Meetups

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from app.core.config import get_settings
 from app.core.db import Database
 from app.events import DomainEvent
-from app.mail.models import EmailMessage, EmailStatus
+from app.models.mail import EmailMessage, EmailStatus
 from app.worker import sweep
 from tests.auth.helpers import PASSWORD, bearer, code_in
 from tests.bookings.conftest import MakeAnnouncement

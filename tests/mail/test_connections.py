@@ -18,9 +18,9 @@ from sqlalchemy import select
 from app.core.config import get_settings
 from app.core.db import Database, Tx
 from app.mail import tasks as mail_tasks
-from app.mail.models import EmailMessage, EmailStatus
 from app.mail.sender import Mailer, OutgoingEmail, build_message
 from app.mail.service import queue_email
+from app.models.mail import EmailMessage, EmailStatus
 from tests.notifications.helpers import BackgroundWorker, RunWorker, sweep_and_work, worker_ctx
 from tests.support.clock import TestClock
 from tests.support.smtp import Mailbox, SMTPSink

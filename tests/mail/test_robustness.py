@@ -18,15 +18,15 @@ import pytest
 from fastapi import FastAPI
 from structlog.stdlib import ProcessorFormatter
 
-from app.announcements.models import Approval
 from app.core.config import Settings, get_settings
 from app.core.db import Database, Tx
 from app.mail import sender
 from app.mail import tasks as mail_tasks
-from app.mail.models import EmailMessage, EmailStatus
 from app.mail.render import render_email
 from app.mail.sender import Mailer, build_message
 from app.mail.service import SEND_EMAIL_JOB, job_id, queue_email
+from app.models.announcements import Approval
+from app.models.mail import EmailMessage, EmailStatus
 from tests.auth.helpers import code_in, register, reset_token_in
 from tests.mail.test_connections import stored
 from tests.notifications.helpers import RunWorker, mail_to, run_sweep, worker_ctx

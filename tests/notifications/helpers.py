@@ -17,8 +17,8 @@ from app.core import clock
 from app.core.config import get_settings
 from app.core.db import Database, Tx
 from app.events import DomainEvent
-from app.mail.models import EmailMessage as EmailRow
-from app.notifications.models import Notification
+from app.models.mail import EmailMessage as EmailRow
+from app.models.notifications import Notification
 from app.worker import sweep
 from tests.support.factories import TestUser
 from tests.support.smtp import Mailbox
@@ -99,7 +99,7 @@ async def add_followers(
     """`n` accounts following `host`, written in bulk; the first `with_email` want emails."""
     from sqlalchemy import insert
 
-    from app.users.models import Follow, User
+    from app.models.users import Follow, User
 
     now = clock.now()
     ids = [uuid.uuid4() for _ in range(n)]

@@ -11,13 +11,13 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from app.announcements.models import Approval
 from app.bookings import tasks as booking_tasks
 from app.core import clock
 from app.core.db import Database
 from app.events import DomainEvent
+from app.models.announcements import Approval
+from app.models.notifications import Notification
 from app.notifications.fanout import process_event
-from app.notifications.models import Notification
 from tests.notifications.helpers import (
     RunWorker,
     event,

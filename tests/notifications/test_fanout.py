@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from sqlalchemy import func, select, text
 
 from app.core.db import Database
+from app.models.notifications import Notification
 from app.notifications import fanout
-from app.notifications.models import Notification
 from tests.notifications.helpers import (
     BackgroundWorker,
     RunWorker,

@@ -10,12 +10,12 @@ import httpx
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from app.announcements.models import Approval
 from app.core.db import Database
 from app.core.embedded import EmbeddedRedis
 from app.events import DomainEvent
-from app.mail.models import EmailMessage, EmailStatus
-from app.notifications.models import Notification
+from app.models.announcements import Approval
+from app.models.mail import EmailMessage, EmailStatus
+from app.models.notifications import Notification
 from app.notifications.reminders import reminder_job_id, send_reminder
 from tests.notifications.helpers import (
     BackgroundWorker,

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from app.core import clock as app_clock
-from app.notifications.models import Notification
+from app.models.notifications import Notification
 from tests.notifications.helpers import inbox
 from tests.support.clock import TestClock
 from tests.support.factories import TestUser, UserFactory

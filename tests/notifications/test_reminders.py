@@ -11,8 +11,8 @@ from datetime import timedelta
 import httpx
 from fastapi import FastAPI
 
-from app.bookings.models import BookingStatus
-from app.notifications.models import Notification
+from app.models.bookings import BookingStatus
+from app.models.notifications import Notification
 from app.notifications.reminders import reminder_job_id, send_reminder, send_review_invitations
 from tests.notifications.helpers import (
     RunWorker,

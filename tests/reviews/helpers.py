@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import text
 
-from app.announcements.models import Announcement
-from app.bookings.models import Booking, BookingStatus
 from app.core import clock as app_clock
 from app.core.db import Database
 from app.core.shortcodes import new_code
+from app.models.announcements import Announcement
+from app.models.bookings import Booking, BookingStatus
 from tests.support.factories import TestUser
 
 

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select
 
 from app.core.db import Database
-from app.reviews.models import Review
+from app.models.reviews import Review
 from tests.reviews.helpers import MeetupFactory, post_review
 from tests.support.clock import TestClock
 from tests.support.factories import UserFactory

@@ -14,13 +14,13 @@ from arq.constants import default_queue_name
 from arq.worker import create_worker
 from fastapi import FastAPI
 
-from app.auth.models import AuthSession
-from app.auth.schemas import TokenPair
-from app.auth.service import _issue_pair
 from app.core import clock, security
 from app.core.config import get_settings
 from app.core.redis import redis_settings
-from app.users.models import Role, User
+from app.models.auth import AuthSession
+from app.models.users import Role, User
+from app.sessions.schemas import TokenPair
+from app.sessions.service import issue_pair
 from app.worker import WorkerSettings
 
 DEFAULT_PASSWORD = "correct horse battery"
@@ -82,7 +82,7 @@ class UserFactory:
                 auth_session = AuthSession(user_id=user.id, refresh_jti="", expires_at=clock.now())
                 session.add(auth_session)
                 await session.flush()
-                tokens = _issue_pair(user, auth_session)
+                tokens = issue_pair(user, auth_session)
         return TestUser(user=user, password=password, tokens=tokens)
 
     async def member(self, **kwargs: object) -> TestUser:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from app.announcements.models import Announcement, Approval
-from app.bookings.models import Booking, BookingStatus
 from app.core import clock
 from app.core.db import Database
 from app.core.shortcodes import new_code
+from app.models.announcements import Announcement, Approval
+from app.models.bookings import Booking, BookingStatus
 from tests.support.factories import TestUser
 
 MakeAnnouncement = Callable[..., Awaitable[Announcement]]

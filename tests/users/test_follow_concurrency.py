@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select
 
 from app.core.db import Database
-from app.users.models import Follow, User
+from app.models.users import Follow, User
 from tests.support.factories import TestUser, UserFactory
 
 RING = 12  # user i and user i+1 follow each other: every user is in two pairs

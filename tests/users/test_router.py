@@ -8,9 +8,9 @@ import uuid
 import httpx
 from sqlalchemy import func, select
 
-from app.auth.models import AuthSession
 from app.core.db import Database
-from app.users.models import Follow, User
+from app.models.auth import AuthSession
+from app.models.users import Follow, User
 from tests.support.clock import TestClock
 from tests.support.factories import UserFactory
 
