@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 
 from app.core.db import Database
 from app.core.embedded import free_port
+from app.events import DomainEvent
 from app.models.bookings import Booking, BookingStatus
-from app.models.notifications import DomainEvent, Notification
+from app.models.notifications import Notification
 from tests.bookings.helpers import seat_state
 from tests.deploy.test_deploy_files import _nginx_args, _prepare_conf
 from tests.support.factories import TestUser, UserFactory
