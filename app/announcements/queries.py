@@ -191,7 +191,7 @@ async def list_announcements(
     else:
         rows = (await session.execute(flat)).all()
         total = await page_total(session, matches, page, len(rows))
-    return [AnnouncementListItem.of(a, author, now) for a, author in rows], total
+    return [AnnouncementListItem.listed(a, author, now) for a, author in rows], total
 
 
 async def list_favorites(
@@ -213,7 +213,7 @@ async def list_favorites(
         )
     ).all()
     total = await page_total(session, select(F.announcement_id).where(mine), page, len(rows))  # type: ignore[arg-type]
-    return [AnnouncementListItem.of(a, author, now) for a, author in rows], total
+    return [AnnouncementListItem.listed(a, author, now) for a, author in rows], total
 
 
 async def announcement_view(

@@ -32,11 +32,10 @@ from app.announcements.schemas import (
     AnnouncementUpdate,
     CancelRequest,
 )
-from app.core import idempotency
 from app.core.config import get_settings
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
-from app.core.idempotency import IdempotencyKey
+from app.core.idempotency import Idempotent
 from app.core.pagination import Page, Pagination
 from app.sessions.dependencies import CurrentUser
 
@@ -70,7 +69,7 @@ async def create_announcement(
     user: CurrentUser,
     body: AnnouncementCreate,
     tx: Transaction,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> AnnouncementPublic | JSONResponse:
     """Announce a meetup; the author's followers are told.
 
@@ -79,19 +78,7 @@ async def create_announcement(
     cancelled) grows by one. Times are returned in UTC; `timezone` is for local display.
     """
 
-    async def work() -> AnnouncementPublic:
-        announcement = await service.create_announcement(tx, author=user, data=body)
-        return await queries.announcement_view(tx.session, announcement.id)
-
-    return await idempotency.run_once(
-        tx,
-        user_id=user.id,
-        route="POST /announcements",
-        key=idempotency_key,
-        payload=body.model_dump(),
-        status_code=201,
-        work=work,
-    )
+    return await once(user.id, service.announce(tx, author=user, data=body), body)
 
 
 @router.get("/announcements", response_model=Page[AnnouncementListItem])

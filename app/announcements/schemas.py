@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,11 +19,12 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.schemas import Created, Modified, View
 from app.core.shortcodes import short_url
 from app.core.validation import MULTI_LINE, SINGLE_LINE, BoundedDatetime
 from app.models.announcements import Announcement, AnnouncementStatus, Approval
 from app.models.users import User
-from app.users.schemas import Rating, guest_rating, host_rating
+from app.users.schemas import Rating
 
 
 @lru_cache(maxsize=1)
@@ -180,20 +182,20 @@ class AnnouncementMovie(BaseModel):
     title: str
 
 
-class AnnouncementAuthor(BaseModel):
+class AnnouncementAuthor(View):
     id: uuid.UUID
     name: str
     host_rating: Rating
 
 
-class GuestListEntry(BaseModel):
-    user_id: uuid.UUID
+class GuestListEntry(View):
+    user_id: uuid.UUID = Field(validation_alias=AliasChoices("id", "user_id"))
     name: str
     seats: int
     guest_rating: Rating
 
 
-class AnnouncementListItem(BaseModel):
+class AnnouncementListItem(View):
     """A meetup in a list."""
 
     id: uuid.UUID
@@ -215,42 +217,27 @@ class AnnouncementListItem(BaseModel):
     likes_count: int
     short_url: str = Field(description="Absolute short link to this meetup")
 
-    @classmethod
-    def fields_of(cls, announcement: Announcement, author: User, now: datetime) -> dict[str, Any]:
+    @staticmethod
+    def derived(announcement: Announcement, author: User, now: datetime) -> dict[str, Any]:
+        """What a list shows beyond the announcement's own columns."""
         return {
-            "id": announcement.id,
-            "title": announcement.title,
             "movie": AnnouncementMovie(id=announcement.movie_id, title=announcement.movie_title),
-            "author": AnnouncementAuthor(
-                id=author.id, name=author.name, host_rating=host_rating(author)
-            ),
-            "event_time": announcement.event_time,
-            "duration_minutes": announcement.duration_minutes,
-            "location": announcement.location,
-            "timezone": announcement.timezone,
+            "author": author,
             "status": announcement.status_at(now),
-            "tickets_count": announcement.tickets_count,
-            "tickets_left": announcement.tickets_left,
-            "is_free": announcement.is_free,
-            "price": announcement.price,
-            "sub_only": announcement.sub_only,
-            "approval": announcement.approval,
-            "tags": list(announcement.tags),
-            "likes_count": announcement.likes_count,
             "short_url": short_url(announcement.short_code),
         }
 
     @classmethod
-    def of(cls, announcement: Announcement, author: User, now: datetime) -> AnnouncementListItem:
-        return cls(**cls.fields_of(announcement, author, now))
+    def listed(cls, announcement: Announcement, author: User, now: datetime) -> Self:
+        return cls.of(announcement, **cls.derived(announcement, author, now))
 
 
 class AnnouncementPublic(AnnouncementListItem):
     """A meetup in full. `status` follows from the time, the seats and cancellation: `open`,
     `full` (no seat left), `started`, `finished` (after event_time + duration), `cancelled`."""
 
-    created: datetime
-    modified: datetime
+    created: Created
+    modified: Modified
     description: str
     guest_list: list[GuestListEntry] = Field(description="The approved guests")
     waitlist_count: int
@@ -264,19 +251,9 @@ class AnnouncementPublic(AnnouncementListItem):
         author: User,
         guests: list[tuple[int, User]],
         now: datetime,
-    ) -> AnnouncementPublic:
-        return cls(
-            **cls.fields_of(announcement, author, now),
-            created=announcement.created_at,
-            modified=announcement.updated_at,
-            description=announcement.description,
-            guest_list=[
-                GuestListEntry(
-                    user_id=user.id, name=user.name, seats=seats, guest_rating=guest_rating(user)
-                )
-                for seats, user in guests
-            ],
-            waitlist_count=announcement.waitlist_count,
-            cancelled_at=announcement.cancelled_at,
-            cancel_reason=announcement.cancel_reason,
+    ) -> Self:
+        return cls.of(
+            announcement,
+            **cls.derived(announcement, author, now),
+            guest_list=[GuestListEntry.of(user, seats=seats) for seats, user in guests],
         )

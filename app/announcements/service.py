@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from app import events
-from app.announcements.schemas import AnnouncementCreate, AnnouncementUpdate
+from app.announcements import queries
+from app.announcements.schemas import AnnouncementCreate, AnnouncementPublic, AnnouncementUpdate
 from app.bookings import service as bookings_service
 from app.core import clock
 from app.core.db import Tx
@@ -150,6 +151,12 @@ def _json_safe(value: Any) -> Any:
 
 
 # --- create ----------------------------------------------------------------------------------------
+
+
+async def announce(tx: Tx, *, author: User, data: AnnouncementCreate) -> AnnouncementPublic:
+    """Create the meetup (below) and answer with its full view."""
+    announcement = await create_announcement(tx, author=author, data=data)
+    return await queries.announcement_view(tx.session, announcement.id)
 
 
 async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate) -> Announcement:

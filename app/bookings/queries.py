@@ -9,12 +9,11 @@ from sqlalchemy import Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.bookings.schemas import BookingAnnouncement, BookingGuest, BookingHost, BookingPublic
+from app.bookings.schemas import BookingPublic
 from app.core.pagination import PageParams, Total, page_total
 from app.models.announcements import Announcement
 from app.models.bookings import Booking, BookingStatus
 from app.models.users import User
-from app.users.schemas import guest_rating, host_rating
 
 Guest = aliased(User, name="guest")
 Host = aliased(User, name="host")
@@ -30,24 +29,7 @@ def _base() -> Select[Any]:
 
 
 def _view(booking: Booking, announcement: Announcement, guest: User, host: User) -> BookingPublic:
-    return BookingPublic(
-        id=booking.id,
-        announcement=BookingAnnouncement(
-            id=announcement.id,
-            title=announcement.title,
-            movie_title=announcement.movie_title,
-            event_time=announcement.event_time,
-            location=announcement.location,
-        ),
-        guest=BookingGuest(id=guest.id, name=guest.name, guest_rating=guest_rating(guest)),
-        host=BookingHost(id=host.id, name=host.name, host_rating=host_rating(host)),
-        seats=booking.seats,
-        status=booking.status,
-        message=booking.message,
-        reason=booking.reason,
-        created=booking.created_at,
-        modified=booking.updated_at,
-    )
+    return BookingPublic.of(booking, announcement=announcement, guest=guest, host=host)
 
 
 async def booking_view(session: AsyncSession, booking_id: uuid.UUID) -> BookingPublic | None:

@@ -10,10 +10,9 @@ from fastapi.responses import JSONResponse
 
 from app.bookings import queries, service
 from app.bookings.schemas import BookingCreate, BookingPublic, RejectRequest
-from app.core import idempotency
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
-from app.core.idempotency import IdempotencyKey
+from app.core.idempotency import Idempotent
 from app.core.pagination import Page, Pagination
 from app.models.announcements import Announcement
 from app.models.bookings import BookingStatus
@@ -55,24 +54,14 @@ async def request_seats(
     facts: Annotated[service.SeatRequestFacts, Depends(_seat_request_facts)],
     body: BookingCreate,
     tx: Transaction,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> BookingPublic | JSONResponse:
     """Request seats on a meetup (auto: approved at once; manual: pending)."""
 
-    async def work() -> BookingPublic:
-        return await service.request_seats(
-            tx, guest=user, announcement_id=announcement_id, data=body, facts=facts
-        )
-
-    return await idempotency.run_once(
-        tx,
-        user_id=user.id,
-        route="POST /announcements/{id}/bookings",
-        key=idempotency_key,
-        payload={"announcement_id": announcement_id, "body": body.model_dump()},
-        status_code=201,
-        work=work,
+    work = service.request_seats(
+        tx, guest=user, announcement_id=announcement_id, data=body, facts=facts
     )
+    return await once(user.id, work, body)
 
 
 @router.get(

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.schemas import Created, Modified, View
 from app.core.validation import MULTI_LINE
 from app.models.bookings import BookingStatus
 from app.users.schemas import Rating
@@ -27,7 +28,7 @@ class RejectRequest(BaseModel):
     reason: Annotated[str, Field(max_length=1000), MULTI_LINE] | None = None
 
 
-class BookingAnnouncement(BaseModel):
+class BookingAnnouncement(View):
     id: uuid.UUID
     title: str
     movie_title: str
@@ -35,19 +36,19 @@ class BookingAnnouncement(BaseModel):
     location: str
 
 
-class BookingGuest(BaseModel):
+class BookingGuest(View):
     id: uuid.UUID
     name: str
     guest_rating: Rating
 
 
-class BookingHost(BaseModel):
+class BookingHost(View):
     id: uuid.UUID
     name: str
     host_rating: Rating
 
 
-class BookingPublic(BaseModel):
+class BookingPublic(View):
     id: uuid.UUID
     announcement: BookingAnnouncement
     guest: BookingGuest
@@ -56,5 +57,5 @@ class BookingPublic(BaseModel):
     status: BookingStatus
     message: str | None
     reason: str | None = Field(description="Why it was rejected, if the host said")
-    created: datetime
-    modified: datetime
+    created: Created
+    modified: Modified

@@ -43,7 +43,7 @@ from app.events import EventKind
 from app.models.announcements import Announcement, Approval, has_started, is_closed
 from app.models.bookings import ACTIVE_STATUSES, Booking, BookingStatus
 from app.models.users import Role, User
-from app.users.schemas import Rating, guest_rating
+from app.users.schemas import Rating
 
 log = get_logger(__name__)
 S = BookingStatus
@@ -97,7 +97,7 @@ async def seat_request_facts(
         announcement_id=row.id,
         host_id=row.author_id,
         host_name=row.host_name,
-        host_rating=Rating.of(row.host_rating_sum, row.host_rating_count),
+        host_rating=Rating.of_sum(row.host_rating_sum, row.host_rating_count),
         sub_only=row.sub_only,
         closed=row.closed,
         follows_host=row.follows_host,
@@ -175,7 +175,7 @@ async def request_seats(
             location=row.location,
         ),
         guest=BookingGuest.model_construct(
-            id=guest.id, name=guest.name, guest_rating=guest_rating(guest)
+            id=guest.id, name=guest.name, guest_rating=Rating.of(guest.guest_rating)
         ),
         host=BookingHost.model_construct(
             id=facts.host_id, name=facts.host_name, host_rating=facts.host_rating
@@ -229,12 +229,12 @@ class Decision:
             guest=BookingGuest.model_construct(
                 id=r.guest_id,
                 name=r.guest_name,
-                guest_rating=Rating.of(r.guest_rating_sum, r.guest_rating_count),
+                guest_rating=Rating.of_sum(r.guest_rating_sum, r.guest_rating_count),
             ),
             host=BookingHost.model_construct(
                 id=r.author_id,
                 name=r.host_name,
-                host_rating=Rating.of(r.host_rating_sum, r.host_rating_count),
+                host_rating=Rating.of_sum(r.host_rating_sum, r.host_rating_count),
             ),
             seats=r.seats,
             status=status,

@@ -14,11 +14,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import Header
+from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -27,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, SQLModel
 
 from app.core import clock
-from app.core.db import Tx
+from app.core.db import Transaction, Tx
 from app.core.errors import AppError, Unprocessable
 from app.core.validation import SingleLineText
 
@@ -53,15 +54,7 @@ class IdempotencyRecord(SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
 
 
-IdempotencyKey = Annotated[
-    SingleLineText | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Repeat-safe creation: the same key within 24 h replays the first response.",
-    ),
-]
-"""The header of the routes that create something; pass its value to `run_once`."""
+T = TypeVar("T", bound=BaseModel)
 
 KEEP_FOR = timedelta(hours=24)
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -147,15 +140,15 @@ async def run_once(
     key: str | None,
     payload: Any,
     status_code: int,
-    work: Callable[[], Awaitable[BaseModel]],
-) -> BaseModel | JSONResponse:
+    work: Awaitable[T],
+) -> T | JSONResponse:
     """Run `work` once per key, in the request's transaction `tx` (committed by the caller)."""
     if key is None:
-        return await work()
+        return await work
     digest = request_hash(payload)
     scope = {"user_id": user_id, "route": route, "key": key}
     try:
-        result = await work()
+        result = await work
     except AppError as error:
         # The work is undone; the error is the outcome to keep (and commit) for this key.
         await tx.session.rollback()
@@ -173,3 +166,57 @@ async def run_once(
     await tx.session.rollback()
     tx.discard_after_commit()
     return await _replay(tx, **scope, digest=digest)
+
+
+@dataclass(frozen=True)
+class Once:
+    """A route's `Idempotency-Key`, bound to the request: `await once(user_id, work, body)`
+    runs the service call `work` (an awaitable) at most once per key and caller, replaying the
+    first outcome to repeats. The route (method and path template) and the path parameters
+    are part of the key's scope and of the request's fingerprint, with `body`."""
+
+    tx: Tx
+    route: str
+    key: str | None
+    path_params: dict[str, Any]
+    status_code: int
+
+    async def __call__(
+        self, user_id: uuid.UUID, work: Awaitable[T], body: BaseModel | None = None
+    ) -> T | JSONResponse:
+        payload = {"path": self.path_params, "body": body.model_dump() if body else None}
+        return await run_once(
+            self.tx,
+            user_id=user_id,
+            route=self.route,
+            key=self.key,
+            payload=payload,
+            status_code=self.status_code,
+            work=work,
+        )
+
+
+async def _once(
+    request: Request,
+    tx: Transaction,
+    key: Annotated[
+        SingleLineText | None,
+        Header(
+            alias="Idempotency-Key",
+            max_length=200,
+            description="Repeat-safe creation: the same key within 24 h replays the first response.",
+        ),
+    ] = None,
+) -> Once:
+    route = request.scope["route"]
+    return Once(
+        tx=tx,
+        route=f"{request.method} {route.path_format}",
+        key=key,
+        path_params=dict(request.path_params),
+        status_code=route.status_code or 200,
+    )
+
+
+Idempotent = Annotated[Once, Depends(_once)]
+"""The dependency of the routes that create something (it declares the `Idempotency-Key` header)."""

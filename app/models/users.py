@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, Column, DateTime, ForeignKey, Index, func, text
@@ -18,6 +19,18 @@ class Role(enum.StrEnum):
     member = "member"
     moderator = "moderator"
     admin = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class RatingAggregate:
+    """A running rating: the sum and the number of the visible reviews' scores."""
+
+    total: int
+    count: int
+
+    @property
+    def average(self) -> float | None:
+        return round(self.total / self.count, 2) if self.count else None
 
 
 def _counter() -> int:
@@ -61,6 +74,14 @@ class User(TimestampedTable, table=True):
     host_rating_count: int = _counter()
     guest_rating_sum: int = _counter()
     guest_rating_count: int = _counter()
+
+    @property
+    def host_rating(self) -> RatingAggregate:
+        return RatingAggregate(self.host_rating_sum, self.host_rating_count)
+
+    @property
+    def guest_rating(self) -> RatingAggregate:
+        return RatingAggregate(self.guest_rating_sum, self.guest_rating_count)
 
 
 class Follow(SQLModel, table=True):

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.schemas import View
 from app.core.validation import MULTI_LINE, SINGLE_LINE, SingleLineText
-from app.models.movies import Movie
 
 
 def _clean_genres(values: list[str]) -> list[str]:
@@ -57,7 +57,7 @@ class MovieUpdate(BaseModel):
     description: Description | None = None
 
 
-class MoviePublic(BaseModel):
+class MoviePublic(View):
     """A film of the catalog."""
 
     id: uuid.UUID
@@ -66,14 +66,3 @@ class MoviePublic(BaseModel):
     genres: list[str]
     runtime_minutes: int | None
     description: str
-
-    @classmethod
-    def of(cls, movie: Movie) -> MoviePublic:
-        return cls(
-            id=movie.id,
-            title=movie.title,
-            year=movie.year,
-            genres=list(movie.genres),
-            runtime_minutes=movie.runtime_minutes,
-            description=movie.description,
-        )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.core.pagination import Page
-from app.models.notifications import Notification
+from app.core.schemas import Created, View
 
 
-class NotificationPublic(BaseModel):
+class NotificationPublic(View):
     id: uuid.UUID
     kind: str = Field(
         description="booking_requested, booking_approved, booking_rejected, booking_cancelled, "
@@ -23,22 +23,8 @@ class NotificationPublic(BaseModel):
     link: str | None = Field(description="Short URL of the booking or announcement")
     announcement_id: uuid.UUID | None
     booking_id: uuid.UUID | None
-    created: datetime
+    created: Created
     read_at: datetime | None
-
-    @classmethod
-    def of(cls, notification: Notification) -> NotificationPublic:
-        return cls(
-            id=notification.id,
-            kind=notification.kind,
-            title=notification.title,
-            body=notification.body,
-            link=notification.link,
-            announcement_id=notification.announcement_id,
-            booking_id=notification.booking_id,
-            created=notification.created_at,
-            read_at=notification.read_at,
-        )
 
 
 class NotificationPage(Page[NotificationPublic]):

@@ -21,10 +21,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.core import idempotency
 from app.core.db import Transaction
 from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
-from app.core.idempotency import IdempotencyKey
+from app.core.idempotency import Idempotent
 from app.core.pagination import Page, Pagination
 from app.models.announcements import Announcement
 from app.models.reviews import TargetRole
@@ -72,22 +71,12 @@ async def create_review(
     announcement: Annotated[Announcement, Depends(_announcement)],
     body: ReviewCreate,
     tx: Transaction,
-    idempotency_key: IdempotencyKey = None,
+    once: Idempotent,
 ) -> ReviewPublic | JSONResponse:
     """Rate the host or an approved guest of a meetup that ended in the last 30 days."""
 
-    async def work() -> ReviewPublic:
-        return await service.create_review(tx, author=user, announcement=announcement, data=body)
-
-    return await idempotency.run_once(
-        tx,
-        user_id=user.id,
-        route="POST /announcements/{id}/reviews",
-        key=idempotency_key,
-        payload={"announcement_id": announcement.id, "body": body.model_dump()},
-        status_code=201,
-        work=work,
-    )  # type: ignore[return-value]
+    work = service.create_review(tx, author=user, announcement=announcement, data=body)
+    return await once(user.id, work, body)
 
 
 @router.get(

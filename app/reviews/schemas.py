@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.schemas import Created, View
 from app.core.validation import MULTI_LINE
 from app.models.reviews import TargetRole
 
@@ -24,12 +24,12 @@ class ReviewCreate(BaseModel):
     comment: Annotated[str, Field(max_length=MAX_COMMENT), MULTI_LINE] | None = None
 
 
-class ReviewUser(BaseModel):
+class ReviewUser(View):
     id: uuid.UUID
     name: str
 
 
-class ReviewPublic(BaseModel):
+class ReviewPublic(View):
     """A review. `hidden` is always present; only moderators and admins are ever shown a hidden
     review, so everyone else only ever sees `false`."""
 
@@ -40,5 +40,5 @@ class ReviewPublic(BaseModel):
     target_role: TargetRole = Field(description="The role the target had at that meetup")
     score: int
     comment: str | None
-    created: datetime
+    created: Created
     hidden: bool = Field(description="Hidden by a moderator: not listed to others, not counted")

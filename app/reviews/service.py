@@ -26,7 +26,7 @@ from app.models.announcements import REVIEW_WINDOW, Announcement
 from app.models.bookings import Booking, BookingStatus
 from app.models.reviews import Review, TargetRole
 from app.models.users import Role, User
-from app.reviews.schemas import ReviewCreate, ReviewPublic, ReviewUser
+from app.reviews.schemas import ReviewCreate, ReviewPublic
 from app.users import service as users_service
 
 log = get_logger(__name__)
@@ -54,17 +54,7 @@ def _base() -> Select[Any]:
 
 
 def _view(review: Review, author: User, target: User) -> ReviewPublic:
-    return ReviewPublic(
-        id=review.id,
-        announcement_id=review.announcement_id,
-        author=ReviewUser(id=author.id, name=author.name),
-        target=ReviewUser(id=target.id, name=target.name),
-        target_role=review.target_role,
-        score=review.score,
-        comment=review.comment,
-        created=review.created_at,
-        hidden=review.hidden,
-    )
+    return ReviewPublic.of(review, author=author, target=target)
 
 
 async def review_view(session: AsyncSession, review_id: uuid.UUID) -> ReviewPublic:

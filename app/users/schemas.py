@@ -3,33 +3,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.schemas import Created, View
 from app.core.validation import MULTI_LINE, SINGLE_LINE
-from app.models.users import Role, User
+from app.models.users import RatingAggregate, Role
 
 
-class Rating(BaseModel):
+class Rating(View):
     average: float | None = Field(description="Average score 1..5 of visible reviews, or null")
     count: int
 
     @classmethod
-    def of(cls, total: int, count: int) -> Rating:
-        return cls(average=round(total / count, 2) if count else None, count=count)
+    def of_sum(cls, total: int, count: int) -> Rating:
+        """From the aggregate's columns (as a raw SQL row holds them)."""
+        return cls.of(RatingAggregate(total, count))
 
 
-def host_rating(user: User) -> Rating:
-    return Rating.of(user.host_rating_sum, user.host_rating_count)
-
-
-def guest_rating(user: User) -> Rating:
-    return Rating.of(user.guest_rating_sum, user.guest_rating_count)
-
-
-class UserPublic(BaseModel):
+class UserPublic(View):
     """A public profile."""
 
     id: uuid.UUID
@@ -43,21 +36,8 @@ class UserPublic(BaseModel):
         description="Announcements this user posted that are not cancelled (past ones included)"
     )
 
-    @classmethod
-    def of(cls, user: User) -> UserPublic:
-        return cls(
-            id=user.id,
-            name=user.name,
-            bio=user.bio,
-            host_rating=host_rating(user),
-            guest_rating=guest_rating(user),
-            followers_count=user.followers_count,
-            following_count=user.following_count,
-            hosted_count=user.hosted_count,
-        )
 
-
-class UserPrivate(BaseModel):
+class UserPrivate(View):
     """The caller's own account."""
 
     id: uuid.UUID
@@ -67,32 +47,13 @@ class UserPrivate(BaseModel):
     role: Role
     is_confirmed: bool
     email_notifications: bool
-    created: datetime
+    created: Created
     host_rating: Rating
     guest_rating: Rating
-
-    @classmethod
-    def of(cls, user: User) -> UserPrivate:
-        return cls(
-            id=user.id,
-            email=user.email,
-            name=user.name,
-            bio=user.bio,
-            role=user.role,
-            is_confirmed=user.is_confirmed,
-            email_notifications=user.email_notifications,
-            created=user.created_at,
-            host_rating=host_rating(user),
-            guest_rating=guest_rating(user),
-        )
 
 
 class UserAdminView(UserPrivate):
     is_active: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserAdminView:
-        return cls(**UserPrivate.of(user).model_dump(), is_active=user.is_active)
 
 
 class UserUpdate(BaseModel):

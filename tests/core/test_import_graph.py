@@ -101,7 +101,9 @@ def test_the_lowest_layers_import_no_domain() -> None:
     graph = import_graph()
     allowed = {"core": set(), "models": {"core", "events"}, "events": {"core"}}
     wrong = {
-        layer: {target: places for target, places in graph.get(layer, {}).items() if target not in ok}
+        layer: {
+            target: places for target, places in graph.get(layer, {}).items() if target not in ok
+        }
         for layer, ok in allowed.items()
     }
     assert wrong == {layer: {} for layer in allowed}
