@@ -158,7 +158,7 @@ _FIELD_NAMES = {
 
 
 def _value(field: str, value: Any, a: Announcement) -> str:
-    if value is None:
+    if value is None or value == "":
         return "none"
     if field == "event_time" and isinstance(value, str):
         try:
@@ -177,9 +177,9 @@ def describe_changes(changed: dict[str, Any], a: Announcement) -> list[str]:
     too long for a line, so it is only named."""
     lines = []
     for field, change in changed.items():
-        if field not in _FIELD_NAMES or not isinstance(change, dict):
-            continue  # movie_id: its title is what people read
-        name = _FIELD_NAMES[field]
+        if field == "movie_id" or not isinstance(change, dict):
+            continue  # its title (movie_title) is what people read
+        name = _FIELD_NAMES.get(field) or field.replace("_", " ").capitalize()
         if field == "description":
             lines.append(f"{name}: updated")
             continue
