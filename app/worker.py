@@ -1,4 +1,5 @@
-"""The arq worker: email delivery now; reminders and notifications build on the same pieces.
+"""The arq worker: outbox events (notification fan-out), reminders and review invitations, the
+expiry of undecided bookings, and email delivery.
 
 Jobs take ids, open their own session from `ctx["db"]`, commit at the end and are idempotent.
 A cron sweep every minute re-enqueues whatever the database says is due and undelivered, so a lost

@@ -56,6 +56,12 @@ Title = Annotated[str, _stripped(200), SINGLE_LINE]
 Description = Annotated[str, Field(max_length=5000), MULTI_LINE]
 MovieTitle = Annotated[str, _stripped(300), SINGLE_LINE]
 Location = Annotated[str, _stripped(300), SINGLE_LINE]
+Language = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=100),
+    Field(description='The soundtrack and any subtitles, e.g. "Russian, English subtitles"'),
+    SINGLE_LINE,
+]
 Timezone = Annotated[
     str,
     Field(max_length=64, description="IANA time zone name, e.g. Europe/Moscow", examples=["UTC"]),
@@ -103,6 +109,7 @@ class AnnouncementCreate(BaseModel):
         default=None, description="Defaults to the movie's runtime, else 120"
     )
     location: Location
+    language: Language = ""
     timezone: Timezone = "UTC"
     tickets_count: Tickets
     is_free: bool = True
@@ -121,20 +128,9 @@ class AnnouncementCreate(BaseModel):
         return self
 
 
-_NOT_NULL = (
-    "title",
-    "description",
-    "movie_title",
-    "event_time",
-    "duration_minutes",
-    "location",
-    "timezone",
-    "tickets_count",
-    "is_free",
-    "sub_only",
-    "approval",
-    "tags",
-)
+# PATCH fields that may be sent as null (movie_id: unlink the catalog movie; price: of a free
+# meetup); null for any other field is a 422 (a field added later is not nullable unless listed).
+NULLABLE_ON_UPDATE = frozenset({"movie_id", "price"})
 
 
 class AnnouncementUpdate(BaseModel):
@@ -151,6 +147,7 @@ class AnnouncementUpdate(BaseModel):
     event_time: EventTime | None = None
     duration_minutes: Duration | None = None
     location: Location | None = None
+    language: Language | None = None
     timezone: Timezone | None = None
     tickets_count: Tickets | None = Field(
         default=None, description="Not below the seats already approved"
@@ -163,7 +160,8 @@ class AnnouncementUpdate(BaseModel):
 
     @model_validator(mode="after")
     def _no_nulls(self) -> AnnouncementUpdate:
-        nulls = [f for f in _NOT_NULL if f in self.model_fields_set and getattr(self, f) is None]
+        nulls = [f for f in self.model_fields_set - NULLABLE_ON_UPDATE if getattr(self, f) is None]
+        nulls.sort(key=list(type(self).model_fields).index)
         if nulls:
             raise ValueError(f"cannot be null: {', '.join(nulls)}")
         if "movie_id" in self.model_fields_set and "movie_title" in self.model_fields_set:
@@ -205,6 +203,7 @@ class AnnouncementListItem(View):
     event_time: datetime
     duration_minutes: int
     location: str
+    language: str = Field(description="The soundtrack and any subtitles; empty if not said")
     timezone: str = Field(description="IANA time zone the meetup's local times are shown in")
     status: AnnouncementStatus
     tickets_count: int

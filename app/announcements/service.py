@@ -168,22 +168,13 @@ async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate)
     duration = data.duration_minutes or (movie.runtime_minutes if movie else None)
     duration = duration or DEFAULT_DURATION
     announcement = Announcement(
+        **data.model_dump(exclude=_DERIVED_FIELDS),
         author_id=author.id,
         movie_id=movie.id if movie else None,
         movie_title=movie.title if movie else (data.movie_title or ""),
-        title=data.title,
-        description=data.description,
         event_time=data.event_time,
         duration_minutes=duration,
         ends_at=data.event_time + timedelta(minutes=duration),
-        location=data.location,
-        timezone=data.timezone,
-        tickets_count=data.tickets_count,
-        is_free=data.is_free,
-        price=data.price,
-        sub_only=data.sub_only,
-        approval=data.approval,
-        tags=data.tags,
         short_code=new_code(),
     )
     session.add(announcement)
@@ -199,17 +190,10 @@ async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate)
 
 # --- change ----------------------------------------------------------------------------------------
 
-_PLAIN_FIELDS = (
-    "title",
-    "description",
-    "location",
-    "timezone",
-    "tickets_count",
-    "is_free",
-    "price",
-    "sub_only",
-    "approval",
-    "tags",
+# The fields of a change that need more than a copy: the film, and the times (ends_at follows).
+_DERIVED_FIELDS = frozenset({"movie_id", "movie_title", "event_time", "duration_minutes"})
+_PLAIN_FIELDS = tuple(
+    name for name in AnnouncementUpdate.model_fields if name not in _DERIVED_FIELDS
 )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app import events
-from app.bookings.transitions import move
+from app.bookings.transitions import counter_deltas, move
 from app.core import clock
 from app.core.db import Database, Tx
 from app.core.logging import get_logger
@@ -53,8 +53,9 @@ async def expire_started_bookings(ctx: dict[str, Any]) -> int:
                 )
             ).all()
             for booking in bookings:
-                if booking.status == BookingStatus.waitlisted and announcement is not None:
-                    announcement.waitlist_count -= 1
+                _, waitlisted = counter_deltas(booking.status, BookingStatus.expired, booking.seats)
+                if announcement is not None:
+                    announcement.waitlist_count += waitlisted
                 move(booking, BookingStatus.expired)
                 await events.record(
                     tx,

@@ -142,6 +142,8 @@ class Announcement(TimestampedTable, table=True):
     # event_time + duration, kept by the service: time-overlap checks and "finished" read it.
     ends_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
     location: str = Field(max_length=300)
+    # What the film is shown in: the soundtrack and any subtitles ("Russian, English subtitles").
+    language: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
     timezone: str = Field(default="UTC", max_length=64)
     tickets_count: int
     # Seats of approved bookings. Changed only under the announcement's row lock (bookings service).
