@@ -49,8 +49,8 @@ class IdempotencyRecord(SQLModel, table=True):
     )
     created_at: datetime = Field(
         default_factory=clock.now, sa_type=DateTime(timezone=True), index=True
-    )  # type: ignore[call-overload]
-    completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    )
+    completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 IdempotencyKey = Annotated[

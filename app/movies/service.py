@@ -30,7 +30,7 @@ async def list_movies(
         select(Movie).where(*conditions).order_by(func.lower(Movie.title), Movie.year, Movie.id)  # type: ignore[arg-type]
     )
     rows, total = await paginate_rows(session, query, page)
-    return rows, total  # type: ignore[return-value]
+    return rows, total
 
 
 async def get_movie(session: AsyncSession, movie_id: uuid.UUID) -> Movie:

@@ -79,7 +79,7 @@ async def _page(
         query = query.where(Review.hidden.is_(False))  # type: ignore[attr-defined]
     query = query.order_by(Review.created_at.desc(), Review.id.desc())  # type: ignore[attr-defined]
     rows, total = await paginate_rows(session, query, page)
-    return [_view(*row) for row in rows], total  # type: ignore[misc]
+    return [_view(*row) for row in rows], total
 
 
 async def get_announcement(session: AsyncSession, announcement_id: uuid.UUID) -> Announcement:

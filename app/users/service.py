@@ -124,7 +124,7 @@ async def list_followers(
         .order_by(Follow.created_at.desc(), User.id)  # type: ignore[attr-defined]
     )
     rows, total = await paginate_rows(session, query, page)
-    return rows, total  # type: ignore[return-value]
+    return rows, total
 
 
 async def list_following(
@@ -138,7 +138,7 @@ async def list_following(
         .order_by(Follow.created_at.desc(), User.id)  # type: ignore[attr-defined]
     )
     rows, total = await paginate_rows(session, query, page)
-    return rows, total  # type: ignore[return-value]
+    return rows, total
 
 
 async def admin_update_user(tx: Tx, user_id: uuid.UUID, data: AdminUserUpdate) -> User:
