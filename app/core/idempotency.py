@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, ForeignKey, String, bindparam, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.core import clock
 from app.core.db import Tx
@@ -124,7 +124,7 @@ async def _store(
 async def _replay(tx: Tx, *, user_id: uuid.UUID, route: str, key: str, digest: str) -> JSONResponse:
     """The stored first answer (the caller's own work has been rolled back)."""
     record = await tx.session.scalar(
-        select(_R).where(_R.user_id == user_id, _R.route == route, _R.key == key)
+        select(_R).where(col(_R.user_id) == user_id, col(_R.route) == route, col(_R.key) == key)
     )
     assert record is not None  # _store found it live, and records are only ever replaced
     if record.request_hash != digest:

@@ -90,7 +90,9 @@ async def page_total(
     return await count_capped(session, matches, page)
 
 
-async def count_capped(session: AsyncSession, matches: Select[*tuple[Any, ...]], page: PageParams) -> Total:
+async def count_capped(
+    session: AsyncSession, matches: Select[*tuple[Any, ...]], page: PageParams
+) -> Total:
     """`SELECT count(*) FROM (SELECT 1 ... LIMIT offset + limit + COUNT_CAP + 1)`: the number of
     rows of `matches` (any columns) if at most offset + limit + COUNT_CAP, else that number as
     a lower bound.

@@ -9,6 +9,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from sqlalchemy import Update, bindparam, case, select, update
+from sqlmodel import col
 
 from app.core import clock
 from app.core.db import Database
@@ -175,12 +176,12 @@ async def enqueue_due_emails(ctx: dict[str, Any]) -> int:
     async with db.sessionmaker() as session:
         rows = (
             await session.execute(
-                select(EmailMessage.id, EmailMessage.attempts)
+                select(col(EmailMessage.id), col(EmailMessage.attempts))
                 .where(
-                    EmailMessage.status == EmailStatus.pending,
-                    EmailMessage.next_attempt_at <= clock.now(),
+                    col(EmailMessage.status) == EmailStatus.pending,
+                    col(EmailMessage.next_attempt_at) <= clock.now(),
                 )
-                .order_by(EmailMessage.next_attempt_at)
+                .order_by(col(EmailMessage.next_attempt_at))
                 .limit(SWEEP_BATCH)
             )
         ).all()
