@@ -78,7 +78,7 @@ async def _has_duplicate(
         col(Announcement.cancelled_at).is_(None),
     )
     if exclude is not None:
-        query = query.where(Announcement.id != exclude)
+        query = query.where(col(Announcement.id) != exclude)
     return await session.scalar(query.limit(1)) is not None
 
 

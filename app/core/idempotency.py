@@ -16,7 +16,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict, TypeVar
 
 from fastapi import Header
 from fastapi.encoders import jsonable_encoder
@@ -85,7 +85,9 @@ def _store_statement() -> Any:
         "created_at": bindparam("now"),
         "completed_at": bindparam("now"),
     }
-    table = _R.__table__  # Core, not the ORM's bulk insert path (several times the CPU)
+    # Core, not the ORM's bulk insert path (several times the CPU). SQLModel's metaclass sets
+    # __table__ but declares no type for it.
+    table = _R.__table__  # type: ignore[attr-defined]
     statement = insert(table).values(
         user_id=bindparam("user_id"), route=bindparam("route"), key=bindparam("key"), **values
     )
@@ -139,6 +141,15 @@ async def _replay(tx: Tx, *, user_id: uuid.UUID, route: str, key: str, digest: s
     )
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _Scope(TypedDict):
+    user_id: uuid.UUID
+    route: str
+    key: str
+
+
 async def run_once(
     tx: Tx,
     *,
@@ -147,13 +158,13 @@ async def run_once(
     key: str | None,
     payload: Any,
     status_code: int,
-    work: Callable[[], Awaitable[BaseModel]],
-) -> BaseModel | JSONResponse:
+    work: Callable[[], Awaitable[_M]],
+) -> _M | JSONResponse:
     """Run `work` once per key, in the request's transaction `tx` (committed by the caller)."""
     if key is None:
         return await work()
     digest = request_hash(payload)
-    scope = {"user_id": user_id, "route": route, "key": key}
+    scope: _Scope = {"user_id": user_id, "route": route, "key": key}
     try:
         result = await work()
     except AppError as error:

@@ -30,7 +30,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
-_email = EmailMessage.__table__  # type: ignore[attr-defined]
+_email = EmailMessage.__table__  # type: ignore[attr-defined]  # SQLModel sets it, untyped
 
 
 def _claim_statement() -> Update:

@@ -21,7 +21,8 @@ class Role(enum.StrEnum):
 
 
 def _counter() -> int:
-    return Field(default=0, sa_column_kwargs={"server_default": "0"})
+    field: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    return field
 
 
 class User(TimestampedTable, table=True):

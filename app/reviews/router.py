@@ -87,7 +87,7 @@ async def create_review(
         payload={"announcement_id": announcement.id, "body": body.model_dump()},
         status_code=201,
         work=work,
-    )  # type: ignore[return-value]
+    )
 
 
 @router.get(
