@@ -48,12 +48,13 @@ def services(settings: Settings, *, need_redis: bool = True) -> Iterator[Setting
     )
     embedded.start()
     try:
+        database_url = settings.database_url or embedded.postgres.url
         urls = {
-            "database_url": settings.database_url or embedded.postgres.url,
+            "database_url": database_url,
             "redis_url": settings.redis_url or (embedded.redis.url if need_redis else None),
         }
         # The environment too, so that code reading get_settings() (the worker) sees the same.
-        os.environ["DATABASE_URL"] = urls["database_url"]
+        os.environ["DATABASE_URL"] = database_url
         if urls["redis_url"]:
             os.environ["REDIS_URL"] = urls["redis_url"]
         get_settings.cache_clear()
@@ -91,8 +92,11 @@ async def _run_api_and_worker(settings: Settings) -> None:
             create_app(settings), host=settings.host, port=settings.port, log_config=None
         )
     )
+    # arq's WorkerSettingsBase protocol wants instance attributes; ours are class attributes.
     worker = create_worker(
-        WorkerSettings, redis_settings=redis_settings(settings.redis_url), handle_signals=False
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=redis_settings(settings.redis_url),
+        handle_signals=False,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -115,8 +119,8 @@ async def _run_api_and_worker(settings: Settings) -> None:
     worker_task.cancel()
     stopper.cancel()
     for task in done:
-        if task is not stopper and not task.cancelled() and task.exception():
-            raise task.exception()  # type: ignore[misc]
+        if task is not stopper and not task.cancelled() and (error := task.exception()):
+            raise error
 
 
 def _sigterm_as_interrupt(*_: object) -> None:
@@ -192,6 +196,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace) -> None:
         sys.exit("meetup worker needs DATABASE_URL and REDIS_URL")
     if args.check:
         sys.exit(asyncio.run(_check_workers_on_this_host(settings.redis_url)))
+    # arq's WorkerSettingsBase protocol wants instance attributes; ours are class attributes.
     run_worker(WorkerSettings, redis_settings=redis_settings(settings.redis_url))  # type: ignore[arg-type]
 
 

@@ -66,11 +66,11 @@ class DomainEvent(SQLModel, table=True):
     payload: dict[str, Any] = Field(
         default_factory=dict, sa_column=Column(JSONB, nullable=False, server_default="{}")
     )
-    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))
     # For big fan-outs (new_announcement to many followers): the last recipient id done, so a
     # crashed batch resumes where it stopped.
     cursor: str | None = Field(default=None, max_length=64)
-    processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     attempts: int = Field(default=0)
     last_error: str | None = Field(default=None, max_length=2000)
 

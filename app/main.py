@@ -9,8 +9,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-import app.models  # every table registered before the first query
 from app import __version__
+from app import models as _tables  # noqa: F401  # every table registered before the first query
 from app.admin.analytics_router import router as admin_analytics_router
 from app.admin.pages import router as admin_pages_router
 from app.admin.router import router as admin_router

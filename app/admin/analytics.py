@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, func, select, text
+from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -174,7 +174,7 @@ async def _announcements(
     session: AsyncSession, in_period: ColumnElement[bool], now: datetime
 ) -> tuple[AnnouncementStatusCounts, FillRate]:
     # Grouped over a subquery: the CASE (with `now` bound) is written once.
-    rows = select(
+    rows: Select[str, int, int] = select(
         Announcement.status_expression(now).label("status"),
         col(Announcement.approved_seats).label("approved_seats"),
         col(Announcement.tickets_count).label("tickets"),

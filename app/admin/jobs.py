@@ -394,5 +394,7 @@ async def collect_metrics(redis: ArqRedis) -> None:
     metrics.JOB_RESULTS.clear()
     for (function, outcome), count in by_outcome.items():
         metrics.JOB_RESULTS.labels(function, outcome).set(count)
-    metrics.WORKER_HEARTBEAT_AGE.set(beat.age_seconds if beat.seen else float("inf"))
+    metrics.WORKER_HEARTBEAT_AGE.set(
+        beat.age_seconds if beat.age_seconds is not None else float("inf")
+    )
     metrics.WORKERS_ALIVE.set(len(beat.workers))

@@ -57,7 +57,8 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -172,7 +173,7 @@ async def login(
         # The API's own sign-in: the same password check, rate limits and account rules.
         pair = await auth_service.login(tx, email=email, password=password, ip=ip)
     except AppError as exc:
-        response = _login_page(
+        response: Response = _login_page(
             request, nonce=nonce, error=exc.detail, email=email, status_code=exc.status_code
         )
         if "Retry-After" in exc.headers:

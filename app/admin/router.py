@@ -28,7 +28,8 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 async def _redis(request: Request) -> ArqRedis:
-    return request.app.state.redis
+    redis: ArqRedis = request.app.state.redis
+    return redis
 
 
 Redis = Annotated[ArqRedis, Depends(_redis)]

@@ -67,4 +67,5 @@ def build_ics(announcement: Announcement) -> bytes:
         first_date=(announcement.event_time - timedelta(days=366)).date(),
         last_date=(announcement.ends_at + timedelta(days=366)).date(),
     )
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()
+    return ical

@@ -23,9 +23,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, cast, func, or_, select, true
+from sqlalchemy import ColumnElement, Float, Select, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
+from sqlalchemy.sql.elements import SQLCoreOperations
 from sqlmodel import col
 
 from app.announcements.dependencies import AnnouncementFilters
@@ -46,52 +47,54 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(filters: AnnouncementFilters, now: datetime) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+def _conditions(filters: AnnouncementFilters, now: datetime) -> list[SQLCoreOperations[bool]]:
+    conditions: list[SQLCoreOperations[bool]] = []
     if filters.statuses:
         conditions.append(or_(*(A.has_status(s, now) for s in filters.statuses)))
     else:  # upcoming: open and full
         conditions.append(A.is_open_at(now))
-    if filters.q and (match := search.matches_text(A.search_vector, filters.q)) is not None:
+    if filters.q and (match := search.matches_text(col(A.search_vector), filters.q)) is not None:
         conditions.append(match)
     if filters.movie_id is not None:
-        conditions.append(A.movie_id == filters.movie_id)
+        conditions.append(col(A.movie_id) == filters.movie_id)
     if filters.author_id is not None:
-        conditions.append(A.author_id == filters.author_id)
+        conditions.append(col(A.author_id) == filters.author_id)
     if filters.location:
-        conditions.append(A.location.ilike(_like_pattern(filters.location.strip()), escape="\\"))  # type: ignore[attr-defined]
+        conditions.append(
+            col(A.location).ilike(_like_pattern(filters.location.strip()), escape="\\")
+        )
     if filters.date_from is not None:
-        conditions.append(A.event_time >= filters.date_from)
+        conditions.append(col(A.event_time) >= filters.date_from)
     if filters.date_to is not None:
-        conditions.append(A.event_time <= filters.date_to)
+        conditions.append(col(A.event_time) <= filters.date_to)
     if filters.has_seats is not None:
-        conditions.append(~col(A.is_full) if filters.has_seats else col(A.is_full))
+        conditions.append(~A.full_condition() if filters.has_seats else A.full_condition())
     if filters.is_free is not None:
-        conditions.append(A.is_free.is_(filters.is_free))  # type: ignore[attr-defined]
+        conditions.append(col(A.is_free).is_(filters.is_free))
     if filters.sub_only is not None:
-        conditions.append(A.sub_only.is_(filters.sub_only))  # type: ignore[attr-defined]
+        conditions.append(col(A.sub_only).is_(filters.sub_only))
     if filters.tags:
-        conditions.append(A.tags.contains(filters.tags))  # type: ignore[attr-defined]
+        conditions.append(col(A.tags).contains(filters.tags))
     return conditions
 
 
 def _host_average(user: Any) -> ColumnElement[float]:
     """The host's average rating, NULL when unrated (sorted last)."""
-    return cast(user.host_rating_sum, Float) / func.nullif(user.host_rating_count, 0)
+    return cast(user.host_rating_sum, Float()) / func.nullif(user.host_rating_count, 0)
 
 
 def _order(sort: str) -> list[Any]:
     match sort:
         case "-event_time":
-            return [A.event_time.desc(), A.id]  # type: ignore[attr-defined]
+            return [col(A.event_time).desc(), col(A.id)]
         case "-created":
-            return [A.created_at.desc(), A.id]  # type: ignore[attr-defined]
+            return [col(A.created_at).desc(), col(A.id)]
         case "-host_rating":
-            return [_host_average(User).desc().nulls_last(), A.event_time, A.id]
+            return [_host_average(User).desc().nulls_last(), col(A.event_time), col(A.id)]
         case "-likes":
-            return [A.likes_count.desc(), A.event_time, A.id]  # type: ignore[attr-defined]
+            return [col(A.likes_count).desc(), col(A.event_time), col(A.id)]
         case _:
-            return [A.event_time, A.id]
+            return [col(A.event_time), col(A.id)]
 
 
 def _count_in_order(filters: AnnouncementFilters) -> bool:
@@ -109,24 +112,27 @@ def _count_order(sort: str) -> Any:
     `count_capped`)."""
     match sort:
         case "-event_time":
-            return A.event_time.desc()  # type: ignore[attr-defined]
+            return col(A.event_time).desc()
         case "-created":
-            return A.created_at.desc()  # type: ignore[attr-defined]
+            return col(A.created_at).desc()
         case "-likes":
-            return A.likes_count.desc()  # type: ignore[attr-defined]
+            return col(A.likes_count).desc()
         case _:
-            return A.event_time
+            return col(A.event_time)
 
 
-def _with_author() -> Any:
+def _with_author() -> Select[Announcement, User]:
     return (
         select(A, User)
-        .join(User, User.id == A.author_id)  # type: ignore[arg-type]
+        .join(User, col(User.id) == col(A.author_id))
+        # defer() takes the class attribute; SQLModel types it as the field's value type.
         .options(defer(A.search_vector))  # type: ignore[arg-type]
     )
 
 
-def _by_host_rating(conditions: list[ColumnElement[bool]], page: PageParams) -> Any:
+def _by_host_rating(
+    conditions: list[SQLCoreOperations[bool]], page: PageParams
+) -> Select[Announcement, User]:
     """The page by -host_rating without sorting the (many) matches: the hosts in rating order, each
     contributing its first offset + limit matches by event_time (through the index on
     (author_id, event_time) INCLUDE (id) of live announcements, usually index only), the
@@ -138,14 +144,14 @@ def _by_host_rating(conditions: list[ColumnElement[bool]], page: PageParams) -> 
     """
     rating = _host_average(User).label("rating")
     hosts = (
-        select(User.id.label("author_id"), rating)  # type: ignore[arg-type]
+        select(col(User.id).label("author_id"), rating)
         .order_by(rating.desc().nulls_last())
         .subquery("hosts")
     )
     firsts = (
-        select(A.id.label("id"), A.event_time.label("event_time"))  # type: ignore[attr-defined]
-        .where(A.author_id == hosts.c.author_id, *conditions)
-        .order_by(A.event_time, A.id)
+        select(col(A.id).label("id"), col(A.event_time).label("event_time"))
+        .where(col(A.author_id) == hosts.c.author_id, *conditions)
+        .order_by(col(A.event_time), col(A.id))
         .limit(page.offset + page.limit)
         .lateral("firsts")
     )
@@ -161,7 +167,7 @@ def _by_host_rating(conditions: list[ColumnElement[bool]], page: PageParams) -> 
     )
     return (
         _with_author()
-        .join(keys, keys.c.id == A.id)
+        .join(keys, keys.c.id == col(A.id))
         .order_by(keys.c.rating.desc().nulls_last(), keys.c.event_time, keys.c.id)
     )
 
@@ -172,7 +178,7 @@ async def list_announcements(
     now = clock.now()
     await custom_plans(session)
     conditions = _conditions(filters, now)
-    matches = select(A.id).where(*conditions)
+    matches = select(col(A.id)).where(*conditions)
     if _count_in_order(filters):
         matches = matches.order_by(_count_order(filters.sort))
     flat = (
@@ -201,37 +207,37 @@ async def list_favorites(
     ix_announcement_favorite_user_created holds them in that order)."""
     now = clock.now()
     F = AnnouncementFavorite
-    mine = F.user_id == user_id
+    mine = col(F.user_id) == user_id
     rows = (
         await session.execute(
             _with_author()
-            .join(F, F.announcement_id == A.id)  # type: ignore[arg-type]
-            .where(mine)  # type: ignore[arg-type]
-            .order_by(F.created_at.desc(), F.announcement_id)  # type: ignore[attr-defined]
+            .join(F, col(F.announcement_id) == col(A.id))
+            .where(mine)
+            .order_by(col(F.created_at).desc(), col(F.announcement_id))
             .limit(page.limit)
             .offset(page.offset)
         )
     ).all()
-    total = await page_total(session, select(F.announcement_id).where(mine), page, len(rows))  # type: ignore[arg-type]
+    total = await page_total(session, select(col(F.announcement_id)).where(mine), page, len(rows))
     return [AnnouncementListItem.listed(a, author, now) for a, author in rows], total
 
 
 async def announcement_view(
     session: AsyncSession, announcement_id: uuid.UUID
 ) -> AnnouncementPublic:
-    row = (await session.execute(_with_author().where(A.id == announcement_id))).first()
+    row = (await session.execute(_with_author().where(col(A.id) == announcement_id))).first()
     if row is None:
         raise NotFound("No such announcement.")
     announcement, author = row
     guests = (
         await session.execute(
-            select(Booking.seats, User)
-            .join(User, User.id == Booking.guest_id)  # type: ignore[arg-type]
+            select(col(Booking.seats), User)
+            .join(User, col(User.id) == col(Booking.guest_id))
             .where(
-                Booking.announcement_id == announcement_id,
-                Booking.status == BookingStatus.approved,
+                col(Booking.announcement_id) == announcement_id,
+                col(Booking.status) == BookingStatus.approved,
             )
-            .order_by(Booking.approved_at, Booking.created_at, Booking.id)  # type: ignore[arg-type]
+            .order_by(col(Booking.approved_at), col(Booking.created_at), col(Booking.id))
         )
     ).all()
     return AnnouncementPublic.build(
@@ -245,10 +251,12 @@ _SHORT_CODE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 async def short_link_target(session: AsyncSession, code: str) -> str:
     """The API path (under /api/v1) that the short code names: an announcement or a booking."""
     if _SHORT_CODE.fullmatch(code):
-        announcement_id = await session.scalar(select(A.id).where(A.short_code == code))
+        announcement_id = await session.scalar(select(col(A.id)).where(col(A.short_code) == code))
         if announcement_id is not None:
             return f"announcements/{announcement_id}"
-        booking_id = await session.scalar(select(Booking.id).where(Booking.short_code == code))
+        booking_id = await session.scalar(
+            select(col(Booking.id)).where(col(Booking.short_code) == code)
+        )
         if booking_id is not None:
             return f"bookings/{booking_id}"
     raise NotFound("No such short link.")

@@ -11,7 +11,6 @@ from zoneinfo import available_timezones
 
 from pydantic import (
     AfterValidator,
-    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -187,7 +186,7 @@ class AnnouncementAuthor(View):
 
 
 class GuestListEntry(View):
-    user_id: uuid.UUID = Field(validation_alias=AliasChoices("id", "user_id"))
+    user_id: uuid.UUID
     name: str
     seats: int
     guest_rating: Rating
@@ -254,5 +253,7 @@ class AnnouncementPublic(AnnouncementListItem):
         return cls.of(
             announcement,
             **cls.derived(announcement, author, now),
-            guest_list=[GuestListEntry.of(user, seats=seats) for seats, user in guests],
+            guest_list=[
+                GuestListEntry.of(user, user_id=user.id, seats=seats) for seats, user in guests
+            ],
         )

@@ -73,13 +73,13 @@ async def _has_duplicate(
     event_time: datetime,
     exclude: uuid.UUID | None = None,
 ) -> bool:
-    query = select(Announcement.id).where(
-        Announcement.author_id == author_id,
-        Announcement.event_time == event_time,
-        Announcement.cancelled_at.is_(None),  # type: ignore[union-attr]
+    query = select(col(Announcement.id)).where(
+        col(Announcement.author_id) == author_id,
+        col(Announcement.event_time) == event_time,
+        col(Announcement.cancelled_at).is_(None),
     )
     if exclude is not None:
-        query = query.where(Announcement.id != exclude)
+        query = query.where(col(Announcement.id) != exclude)
     return await session.scalar(query.limit(1)) is not None
 
 
@@ -168,7 +168,7 @@ async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate)
     duration = data.duration_minutes or (movie.runtime_minutes if movie else None)
     duration = duration or DEFAULT_DURATION
     announcement = Announcement(
-        **data.model_dump(exclude=_DERIVED_FIELDS),
+        **data.model_dump(exclude=set(_DERIVED_FIELDS)),
         author_id=author.id,
         movie_id=movie.id if movie else None,
         movie_title=movie.title if movie else (data.movie_title or ""),
@@ -356,7 +356,7 @@ async def _mark(
             insert(table)
             .values(user_id=user.id, announcement_id=announcement_id, created_at=clock.now())
             .on_conflict_do_nothing()
-            .returning(table.user_id)
+            .returning(col(table.user_id))
         )
     except IntegrityError as exc:  # deleted meanwhile
         raise NotFound("No such announcement.") from exc
@@ -371,8 +371,8 @@ async def _unmark(
 ) -> bool:
     deleted = await tx.session.scalar(
         delete(table)
-        .where(table.user_id == user.id, table.announcement_id == announcement_id)  # type: ignore[arg-type]
-        .returning(table.user_id)
+        .where(col(table.user_id) == user.id, col(table.announcement_id) == announcement_id)
+        .returning(col(table.user_id))
     )
     return deleted is not None
 
@@ -380,9 +380,12 @@ async def _unmark(
 async def _move_likes(session: AsyncSession, announcement_id: uuid.UUID, step: int) -> None:
     await session.execute(
         update(Announcement)
-        .where(Announcement.id == announcement_id)  # type: ignore[arg-type]
+        .where(col(Announcement.id) == announcement_id)
         # A like is not a change of the meetup: `modified` stays.
-        .values(likes_count=Announcement.likes_count + step, updated_at=Announcement.updated_at)
+        .values(
+            likes_count=col(Announcement.likes_count) + step,
+            updated_at=col(Announcement.updated_at),
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -411,7 +414,7 @@ async def retitle_movie(session: AsyncSession, movie_id: uuid.UUID, title: str) 
     its plan visits them."""
     ids = list(
         await session.scalars(
-            select(Announcement.id)
+            select(col(Announcement.id))
             .where(col(Announcement.movie_id) == movie_id)
             .order_by(col(Announcement.id))
             .with_for_update(key_share=True)

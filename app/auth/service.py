@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col
 
 from app.core import clock, ratelimit, security
 from app.core.config import get_settings
@@ -44,9 +45,9 @@ async def _new_code(tx: Tx, user: User, purpose: CodePurpose, secret: str, ttl: 
     await tx.session.execute(
         update(OneTimeCode)
         .where(
-            OneTimeCode.user_id == user.id,
-            OneTimeCode.purpose == purpose,
-            OneTimeCode.used_at.is_(None),  # type: ignore[union-attr]
+            col(OneTimeCode.user_id) == user.id,
+            col(OneTimeCode.purpose) == purpose,
+            col(OneTimeCode.used_at).is_(None),
         )
         .values(used_at=clock.now())
     )
@@ -114,12 +115,12 @@ async def _spend_code(
     code = await tx.session.scalar(
         select(OneTimeCode)
         .where(
-            OneTimeCode.user_id == user.id,
-            OneTimeCode.purpose == purpose,
-            OneTimeCode.used_at.is_(None),  # type: ignore[union-attr]
-            OneTimeCode.expires_at > clock.now(),
+            col(OneTimeCode.user_id) == user.id,
+            col(OneTimeCode.purpose) == purpose,
+            col(OneTimeCode.used_at).is_(None),
+            col(OneTimeCode.expires_at) > clock.now(),
         )
-        .order_by(OneTimeCode.created_at.desc())  # type: ignore[attr-defined]
+        .order_by(col(OneTimeCode.created_at).desc())
         .limit(1)
         .with_for_update()
     )
@@ -245,10 +246,10 @@ async def reset_password(tx: Tx, *, token: str, new_password: str, ip: str) -> N
     code = await tx.session.scalar(
         select(OneTimeCode)
         .where(
-            OneTimeCode.code_hash == security.digest(token),
-            OneTimeCode.purpose == CodePurpose.reset_password,
-            OneTimeCode.used_at.is_(None),  # type: ignore[union-attr]
-            OneTimeCode.expires_at > clock.now(),
+            col(OneTimeCode.code_hash) == security.digest(token),
+            col(OneTimeCode.purpose) == CodePurpose.reset_password,
+            col(OneTimeCode.used_at).is_(None),
+            col(OneTimeCode.expires_at) > clock.now(),
         )
         .with_for_update()
     )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.bookings.schemas import BookingPublic
 from app.core.pagination import PageParams, Total, page_total
@@ -19,12 +20,12 @@ Guest = aliased(User, name="guest")
 Host = aliased(User, name="host")
 
 
-def _base() -> Select[Any]:
+def _base() -> Select[Booking, Announcement, User, User]:
     return (
         select(Booking, Announcement, Guest, Host)
-        .join(Announcement, Announcement.id == Booking.announcement_id)
-        .join(Guest, Guest.id == Booking.guest_id)
-        .join(Host, Host.id == Announcement.author_id)
+        .join(Announcement, col(Announcement.id) == col(Booking.announcement_id))
+        .join(Guest, col(Guest.id) == col(Booking.guest_id))
+        .join(Host, col(Host.id) == col(Announcement.author_id))
     )
 
 
@@ -33,7 +34,7 @@ def _view(booking: Booking, announcement: Announcement, guest: User, host: User)
 
 
 async def booking_view(session: AsyncSession, booking_id: uuid.UUID) -> BookingPublic | None:
-    row = (await session.execute(_base().where(Booking.id == booking_id))).one_or_none()
+    row = (await session.execute(_base().where(col(Booking.id) == booking_id))).one_or_none()
     return None if row is None else _view(*row)
 
 
@@ -42,9 +43,9 @@ def _first_of_host(host_id: uuid.UUID, conditions: list[Any], page: PageParams) 
     host's meetups gives its offset + limit newest bookings (ix_booking_announcement_created, in
     order), so the page costs the host's meetups times the page, not all their bookings."""
     newest = (
-        select(Booking.id.label("id"), Booking.created_at.label("created_at"))  # type: ignore[attr-defined]
-        .where(Booking.announcement_id == Announcement.id, *conditions)
-        .order_by(Booking.created_at.desc(), Booking.id)  # type: ignore[attr-defined]
+        select(col(Booking.id).label("id"), col(Booking.created_at).label("created_at"))
+        .where(col(Booking.announcement_id) == col(Announcement.id), *conditions)
+        .order_by(col(Booking.created_at).desc(), col(Booking.id))
         .limit(page.offset + page.limit)
         .lateral("newest")
     )
@@ -52,7 +53,7 @@ def _first_of_host(host_id: uuid.UUID, conditions: list[Any], page: PageParams) 
         select(newest.c.id, newest.c.created_at)
         .select_from(Announcement)
         .join(newest, true())
-        .where(Announcement.author_id == host_id)
+        .where(col(Announcement.author_id) == host_id)
         .order_by(newest.c.created_at.desc(), newest.c.id)
         .limit(page.limit)
         .offset(page.offset)
@@ -75,30 +76,30 @@ async def list_bookings(
     """
     conditions: list[Any] = []
     if guest_id is not None:
-        conditions.append(Booking.guest_id == guest_id)
+        conditions.append(col(Booking.guest_id) == guest_id)
     if announcement_id is not None:
-        conditions.append(Booking.announcement_id == announcement_id)
+        conditions.append(col(Booking.announcement_id) == announcement_id)
     if status is not None:
-        conditions.append(Booking.status == status)
-    matches = select(Booking.id).where(*conditions)  # type: ignore[call-overload]
+        conditions.append(col(Booking.status) == status)
+    matches = select(col(Booking.id)).where(*conditions)
     if host_id is not None:
-        matches = matches.join(Announcement, Announcement.id == Booking.announcement_id).where(
-            Announcement.author_id == host_id
-        )
+        matches = matches.join(
+            Announcement, col(Announcement.id) == col(Booking.announcement_id)
+        ).where(col(Announcement.author_id) == host_id)
     if host_id is not None and announcement_id is None:
         keys = _first_of_host(host_id, conditions, page).subquery("keys")
         query = (
             _base()
-            .join(keys, keys.c.id == Booking.id)
+            .join(keys, keys.c.id == col(Booking.id))
             .order_by(keys.c.created_at.desc(), keys.c.id)
         )
     else:
         if host_id is not None:
-            conditions.append(Announcement.author_id == host_id)
+            conditions.append(col(Announcement.author_id) == host_id)
         query = (
             _base()
             .where(*conditions)
-            .order_by(Booking.created_at.desc(), Booking.id)  # type: ignore[attr-defined]
+            .order_by(col(Booking.created_at).desc(), col(Booking.id))
             .limit(page.limit)
             .offset(page.offset)
         )

@@ -27,7 +27,8 @@ from app.models.bookings import ACTIVE_STATUSES
 _ACTIVE = "(" + ", ".join(f"'{status.value}'" for status in ACTIVE_STATUSES) + ")"
 
 # A meetup is closed to bookings once cancelled or started: the rule's own SQL, on the alias `a`.
-_CLOSED = f"({aliased(Announcement, name='a').is_closed_at(bindparam('now'))})"
+# (The hybrid's signature is its Python side's, `now: datetime`; its SQL side takes any SQL value.)
+_CLOSED = f"({aliased(Announcement, name='a').is_closed_at(bindparam('now'))})"  # type: ignore[arg-type]
 
 SEAT_REQUEST_FACTS: TextClause = text(
     f"""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlmodel import col
 
 from app import events
 from app.bookings.transitions import counter_deltas, move
@@ -26,12 +27,12 @@ async def expire_started_bookings(ctx: dict[str, Any]) -> int:
     (announcement row, then its bookings), so it can never deadlock with them.
     """
     db: Database = ctx["db"]
-    waiting = (Booking.status.in_((BookingStatus.pending, BookingStatus.waitlisted)),)  # type: ignore[attr-defined]
+    waiting = (col(Booking.status).in_((BookingStatus.pending, BookingStatus.waitlisted)),)
     async with db.sessionmaker() as session:
         announcement_ids = (
             await session.scalars(
-                select(Booking.announcement_id)
-                .where(*waiting, Booking.event_time <= clock.now())
+                select(col(Booking.announcement_id))
+                .where(*waiting, col(Booking.event_time) <= clock.now())
                 .distinct()
                 .limit(BATCH)
             )
@@ -46,8 +47,8 @@ async def expire_started_bookings(ctx: dict[str, Any]) -> int:
                     select(Booking)
                     .where(
                         *waiting,
-                        Booking.announcement_id == announcement_id,
-                        Booking.event_time <= clock.now(),
+                        col(Booking.announcement_id) == announcement_id,
+                        col(Booking.event_time) <= clock.now(),
                     )
                     .with_for_update()
                 )

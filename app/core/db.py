@@ -170,7 +170,8 @@ async def custom_plans(session: AsyncSession) -> None:
 
 
 def get_database(request: Request) -> Database:
-    return request.app.state.db
+    db: Database = request.app.state.db
+    return db
 
 
 async def _transaction(request: Request) -> AsyncIterator[Tx]:

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypedDict, TypeVar
 
 from fastapi import Depends, Header, Request
 from fastapi.encoders import jsonable_encoder
@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Column, DateTime, ForeignKey, String, bindparam, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from app.core import clock
 from app.core.db import Transaction, Tx
@@ -50,8 +50,8 @@ class IdempotencyRecord(SQLModel, table=True):
     )
     created_at: datetime = Field(
         default_factory=clock.now, sa_type=DateTime(timezone=True), index=True
-    )  # type: ignore[call-overload]
-    completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    )
+    completed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
 
 
 T = TypeVar("T", bound=BaseModel)
@@ -78,7 +78,9 @@ def _store_statement() -> Any:
         "created_at": bindparam("now"),
         "completed_at": bindparam("now"),
     }
-    table = _R.__table__  # Core, not the ORM's bulk insert path (several times the CPU)
+    # Core, not the ORM's bulk insert path (several times the CPU). SQLModel's metaclass sets
+    # __table__ but declares no type for it.
+    table = _R.__table__  # type: ignore[attr-defined]
     statement = insert(table).values(
         user_id=bindparam("user_id"), route=bindparam("route"), key=bindparam("key"), **values
     )
@@ -117,7 +119,7 @@ async def _store(
 async def _replay(tx: Tx, *, user_id: uuid.UUID, route: str, key: str, digest: str) -> JSONResponse:
     """The stored first answer (the caller's own work has been rolled back)."""
     record = await tx.session.scalar(
-        select(_R).where(_R.user_id == user_id, _R.route == route, _R.key == key)
+        select(_R).where(col(_R.user_id) == user_id, col(_R.route) == route, col(_R.key) == key)
     )
     assert record is not None  # _store found it live, and records are only ever replaced
     if record.request_hash != digest:
@@ -130,6 +132,12 @@ async def _replay(tx: Tx, *, user_id: uuid.UUID, route: str, key: str, digest: s
         status_code=record.status_code or 200,
         headers={REPLAYED_HEADER: "true"},
     )
+
+
+class _Scope(TypedDict):
+    user_id: uuid.UUID
+    route: str
+    key: str
 
 
 async def run_once(
@@ -146,7 +154,7 @@ async def run_once(
     if key is None:
         return await work
     digest = request_hash(payload)
-    scope = {"user_id": user_id, "route": route, "key": key}
+    scope: _Scope = {"user_id": user_id, "route": route, "key": key}
     try:
         result = await work
     except AppError as error:

@@ -40,7 +40,7 @@ HTTP_LATENCY = Histogram(
 def render() -> tuple[bytes, str]:
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
 
@@ -48,7 +48,7 @@ def render() -> tuple[bytes, str]:
 def process_exiting() -> None:
     """Drop this process's live gauges from the multiprocess files (its counters keep counting)."""
     if os.environ.get(MULTIPROC_ENV):
-        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(os.getpid())
 
 
 BOOKINGS = Counter(

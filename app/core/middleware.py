@@ -24,7 +24,7 @@ _MAX_REQUEST_ID = 128
 def _request_id(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
-            candidate = value.decode("latin-1").strip()
+            candidate: str = value.decode("latin-1").strip()
             # Echo a client's id only if it is printable and short: it ends up in our logs.
             if 0 < len(candidate) <= _MAX_REQUEST_ID and candidate.isprintable():
                 return candidate

@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import DateTime
 from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlmodel import Field, SQLModel
-from sqlmodel.main import SQLModelConfig
 
 from app.core import clock
 
@@ -18,16 +17,16 @@ class TimestampedTable(SQLModel):
     Tables may define SQLAlchemy hybrids (a rule usable on a row and in SQL); pydantic leaves them
     alone."""
 
-    model_config = SQLModelConfig(ignored_types=(hybrid_method, hybrid_property))
+    model_config = {"ignored_types": (hybrid_method, hybrid_property)}  # a SQLModelConfig
 
     created_at: datetime = Field(
         default_factory=clock.now,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
         nullable=False,
     )
     updated_at: datetime = Field(
         default_factory=clock.now,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
         nullable=False,
         sa_column_kwargs={"onupdate": clock.now},
     )

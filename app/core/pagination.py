@@ -81,7 +81,7 @@ class Page(BaseModel, Generic[T]):
 
 
 async def page_total(
-    session: AsyncSession, matches: Select[Any], page: PageParams, fetched: int
+    session: AsyncSession, matches: Select[*tuple[Any, ...]], page: PageParams, fetched: int
 ) -> Total:
     """The `total` of a page that showed `fetched` rows of `matches`: a page that is not full and
     not past the end tells it by itself (no statement), else `count_capped`."""
@@ -90,7 +90,9 @@ async def page_total(
     return await count_capped(session, matches, page)
 
 
-async def count_capped(session: AsyncSession, matches: Select[Any], page: PageParams) -> Total:
+async def count_capped(
+    session: AsyncSession, matches: Select[*tuple[Any, ...]], page: PageParams
+) -> Total:
     """`SELECT count(*) FROM (SELECT 1 ... LIMIT offset + limit + COUNT_CAP + 1)`: the number of
     rows of `matches` (any columns) if at most offset + limit + COUNT_CAP, else that number as
     a lower bound.
@@ -111,7 +113,7 @@ async def count_capped(session: AsyncSession, matches: Select[Any], page: PagePa
 
 
 async def paginate_rows(
-    session: AsyncSession, query: Select[Any], page: PageParams
+    session: AsyncSession, query: Select[*tuple[Any, ...]], page: PageParams
 ) -> tuple[list[Any], Total]:
     """The page of rows of `query` (already ordered) and its `total` (see `page_total`)."""
     rows = (await session.execute(query.limit(page.limit).offset(page.offset))).all()

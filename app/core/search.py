@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from sqlalchemy import ColumnElement, func
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 _WORD = re.compile(r"[^\W_]+")
 MAX_QUERY_WORDS = 16
@@ -21,7 +22,7 @@ def prefix_tsquery(text: str) -> str | None:
     return " & ".join(f"{word}:*" for word in words) or None
 
 
-def matches_text(search_vector: Any, text: str) -> ColumnElement[bool] | None:
+def matches_text(search_vector: SQLCoreOperations[Any], text: str) -> ColumnElement[bool] | None:
     """`search_vector @@ to_tsquery(...)` for the words of `text`, or None (no filter)."""
     query = prefix_tsquery(text)
     if query is None:

@@ -52,7 +52,8 @@ async def verify_password(password: str, password_hash: str) -> tuple[bool, str 
 
 @lru_cache
 def _dummy_hash() -> str:
-    return _passwords().hash(secrets.token_urlsafe(16))
+    hashed: str = _passwords().hash(secrets.token_urlsafe(16))
+    return hashed
 
 
 async def burn_password_check(password: str) -> None:
@@ -71,7 +72,8 @@ class TokenClaims:
 
 
 def _encode(claims: dict[str, Any]) -> str:
-    return jwt.encode(claims, get_settings().secret_key, algorithm=ALGORITHM)
+    token: str = jwt.encode(claims, get_settings().secret_key, algorithm=ALGORITHM)
+    return token
 
 
 def issue_token(

@@ -9,6 +9,7 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from sqlalchemy import Update, bindparam, case, select, update
+from sqlmodel import col
 
 from app.core import clock
 from app.core.db import Database
@@ -29,7 +30,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(30 * 2 ** (attempts - 1), 3600))
 
 
-_email = EmailMessage.__table__  # type: ignore[attr-defined]
+_email = EmailMessage.__table__  # type: ignore[attr-defined]  # SQLModel sets it, untyped
 
 
 def _claim_statement() -> Update:
@@ -175,12 +176,12 @@ async def enqueue_due_emails(ctx: dict[str, Any]) -> int:
     async with db.sessionmaker() as session:
         rows = (
             await session.execute(
-                select(EmailMessage.id, EmailMessage.attempts)
+                select(col(EmailMessage.id), col(EmailMessage.attempts))
                 .where(
-                    EmailMessage.status == EmailStatus.pending,
-                    EmailMessage.next_attempt_at <= clock.now(),
+                    col(EmailMessage.status) == EmailStatus.pending,
+                    col(EmailMessage.next_attempt_at) <= clock.now(),
                 )
-                .order_by(EmailMessage.next_attempt_at)
+                .order_by(col(EmailMessage.next_attempt_at))
                 .limit(SWEEP_BATCH)
             )
         ).all()

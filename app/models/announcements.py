@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import typing
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -137,10 +138,10 @@ class Announcement(TimestampedTable, table=True):
     movie_title: str = Field(default="", max_length=300)
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=5000)
-    event_time: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
+    event_time: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
     duration_minutes: int = Field(default=120)
     # event_time + duration, kept by the service: time-overlap checks and "finished" read it.
-    ends_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
+    ends_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
     location: str = Field(max_length=300)
     # What the film is shown in: the soundtrack and any subtitles ("Russian, English subtitles").
     language: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
@@ -172,7 +173,7 @@ class Announcement(TimestampedTable, table=True):
         default_factory=list,
         sa_column=Column(ARRAY(String(40)), nullable=False, server_default="{}"),
     )
-    cancelled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    cancelled_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     cancel_reason: str | None = Field(default=None, max_length=1000)
     short_code: str = Field(max_length=16, unique=True)
     search_vector: str | None = Field(
@@ -200,7 +201,7 @@ class Announcement(TimestampedTable, table=True):
         """Open to seat requests, decisions and changes: not cancelled and not started."""
         return not is_closed(self.cancelled_at, self.event_time, now)
 
-    @is_open_at.inplace.expression
+    @is_open_at.expression
     @classmethod
     def _is_open_at(cls, now: datetime) -> ColumnElement[bool]:
         return and_(col(cls.cancelled_at).is_(None), col(cls.event_time) > now)
@@ -210,7 +211,7 @@ class Announcement(TimestampedTable, table=True):
         """Closed (the 409 announcement_closed): cancelled, or started."""
         return is_closed(self.cancelled_at, self.event_time, now)
 
-    @is_closed_at.inplace.expression
+    @is_closed_at.expression
     @classmethod
     def _is_closed_at(cls, now: datetime) -> ColumnElement[bool]:
         return or_(col(cls.cancelled_at).is_not(None), col(cls.event_time) <= now)
@@ -221,7 +222,7 @@ class Announcement(TimestampedTable, table=True):
         REVIEW_WINDOW after it, both ends included; never for a cancelled meetup."""
         return self.cancelled_at is None and self.ends_at <= now <= self.ends_at + REVIEW_WINDOW
 
-    @in_review_window.inplace.expression
+    @in_review_window.expression
     @classmethod
     def _in_review_window(cls, now: datetime) -> ColumnElement[bool]:
         ends_at = col(cls.ends_at)
@@ -253,9 +254,15 @@ class Announcement(TimestampedTable, table=True):
             (col(cls.cancelled_at).is_not(None), literal(AnnouncementStatus.cancelled.value)),
             (col(cls.ends_at) <= now, literal(AnnouncementStatus.finished.value)),
             (col(cls.event_time) <= now, literal(AnnouncementStatus.started.value)),
-            (col(cls.is_full), literal(AnnouncementStatus.full.value)),
+            (cls.full_condition(), literal(AnnouncementStatus.full.value)),
             else_=literal(AnnouncementStatus.open.value),
         )
+
+    @classmethod
+    def full_condition(cls) -> ColumnElement[bool]:
+        """`is_full` as a condition. The column is NOT NULL (PostgreSQL computes it); the field is
+        `bool | None` only because a new row has no value before it is inserted."""
+        return typing.cast("ColumnElement[bool]", col(cls.is_full))
 
     @classmethod
     def has_status(cls, status: AnnouncementStatus, now: datetime) -> ColumnElement[bool]:
@@ -269,7 +276,7 @@ class Announcement(TimestampedTable, table=True):
             col(cls.event_time),
             col(cls.ends_at),
         )
-        full = col(cls.is_full)
+        full = cls.full_condition()
         match status:
             case AnnouncementStatus.cancelled:
                 return col(cls.cancelled_at).is_not(None)
@@ -295,7 +302,7 @@ class AnnouncementLike(SQLModel, table=True):
             ForeignKey("announcement.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
-    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))
 
 
 class AnnouncementFavorite(SQLModel, table=True):
@@ -318,4 +325,4 @@ class AnnouncementFavorite(SQLModel, table=True):
             ForeignKey("announcement.id", ondelete="CASCADE"), primary_key=True, index=True
         )
     )
-    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))

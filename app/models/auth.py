@@ -32,18 +32,18 @@ class AuthSession(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=clock.now,
         sa_type=DateTime(timezone=True),
-        nullable=False,  # type: ignore[call-overload]
+        nullable=False,
     )
     refreshed_at: datetime | None = Field(
         default=None,
         sa_type=DateTime(timezone=True),
-        nullable=True,  # type: ignore[call-overload]
+        nullable=True,
     )
-    expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
     revoked_at: datetime | None = Field(
         default=None,
         sa_type=DateTime(timezone=True),
-        nullable=True,  # type: ignore[call-overload]
+        nullable=True,
     )
 
 
@@ -75,11 +75,11 @@ class OneTimeCode(SQLModel, table=True):
     created_at: datetime = Field(
         default_factory=clock.now,
         sa_type=DateTime(timezone=True),
-        nullable=False,  # type: ignore[call-overload]
+        nullable=False,
     )
-    expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
     used_at: datetime | None = Field(
         default=None,
         sa_type=DateTime(timezone=True),
-        nullable=True,  # type: ignore[call-overload]
+        nullable=True,
     )

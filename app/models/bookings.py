@@ -64,8 +64,8 @@ class Booking(TimestampedTable, table=True):
     reason: str | None = Field(default=None, max_length=1000)
     # Copies of the announcement's times (kept in step by the announcements service) so that the
     # overlap check for a guest reads one indexed table.
-    event_time: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
-    ends_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)  # type: ignore[call-overload]
+    event_time: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
+    ends_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
     # When it last became approved: reminders go only to those approved before the reminder time.
-    approved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    approved_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
     short_code: str = Field(max_length=16, unique=True)

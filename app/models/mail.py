@@ -57,10 +57,10 @@ class EmailMessage(TimestampedTable, table=True):
     next_attempt_at: datetime = Field(
         default_factory=clock.now,
         sa_type=DateTime(timezone=True),
-        nullable=False,  # type: ignore[call-overload]
+        nullable=False,
     )
     sent_at: datetime | None = Field(
         default=None,
         sa_type=DateTime(timezone=True),
-        nullable=True,  # type: ignore[call-overload]
+        nullable=True,
     )

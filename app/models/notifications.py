@@ -40,5 +40,5 @@ class Notification(SQLModel, table=True):
     # At most one notification per key: "{event_id}:{user_id}:{kind}" for events,
     # "reminder_24h:{announcement_id}:{user_id}" for reminders. A retried job cannot duplicate.
     dedupe_key: str = Field(max_length=200, unique=True)
-    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
-    read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))  # type: ignore[call-overload]
+    created_at: datetime = Field(default_factory=clock.now, sa_type=DateTime(timezone=True))
+    read_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))

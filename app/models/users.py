@@ -34,7 +34,8 @@ class RatingAggregate:
 
 
 def _counter() -> int:
-    return Field(default=0, sa_column_kwargs={"server_default": "0"})
+    field: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    return field
 
 
 class User(TimestampedTable, table=True):
@@ -63,7 +64,7 @@ class User(TimestampedTable, table=True):
     # Tokens issued before this instant are refused (password reset, refresh-token reuse).
     tokens_valid_after: datetime | None = Field(
         default=None,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
     )
     # Running aggregates, updated in the transaction of the change that moves them, so that lists
     # show them without a count or an average per row.
@@ -101,5 +102,5 @@ class Follow(SQLModel, table=True):
     )
     created_at: datetime = Field(
         default_factory=clock.now,
-        sa_type=DateTime(timezone=True),  # type: ignore[call-overload]
+        sa_type=DateTime(timezone=True),
     )

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.announcements import service as announcements_service
 from app.core import clock, search
@@ -22,15 +23,17 @@ async def list_movies(
     session: AsyncSession, *, q: str | None, genre: str | None, page: PageParams
 ) -> tuple[list[Movie], int]:
     conditions: list[ColumnElement[bool]] = []
-    if q and (match := search.matches_text(Movie.search_vector, q)) is not None:
+    if q and (match := search.matches_text(col(Movie.search_vector), q)) is not None:
         conditions.append(match)
     if genre:
-        conditions.append(Movie.genres.contains([genre.strip().lower()]))  # type: ignore[attr-defined]
+        conditions.append(col(Movie.genres).contains([genre.strip().lower()]))
     query = (
-        select(Movie).where(*conditions).order_by(func.lower(Movie.title), Movie.year, Movie.id)  # type: ignore[arg-type]
+        select(Movie)
+        .where(*conditions)
+        .order_by(func.lower(col(Movie.title)), col(Movie.year), col(Movie.id))
     )
     rows, total = await paginate_rows(session, query, page)
-    return rows, total  # type: ignore[return-value]
+    return rows, total
 
 
 async def get_movie(session: AsyncSession, movie_id: uuid.UUID) -> Movie:
@@ -50,12 +53,12 @@ async def _check_unique(
 ) -> None:
     """Same title (any case) and same year, an unknown year matching an unknown year. The unique
     index (lower(title), year) settles races; this check gives the common case a clear answer."""
-    query = select(Movie.id).where(
-        func.lower(Movie.title) == title.lower(),
-        Movie.year.is_not_distinct_from(year),  # type: ignore[union-attr]
+    query = select(col(Movie.id)).where(
+        func.lower(col(Movie.title)) == title.lower(),
+        col(Movie.year).is_not_distinct_from(year),
     )
     if exclude is not None:
-        query = query.where(Movie.id != exclude)
+        query = query.where(col(Movie.id) != exclude)
     if await session.scalar(query.limit(1)) is not None:
         raise _duplicate(title, year)
 

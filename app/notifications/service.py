@@ -25,13 +25,13 @@ async def list_notifications(
     elif unread is False:
         query = query.where(col(Notification.read_at).is_not(None))
     query = query.order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-    rows, total = await paginate_rows(session, query, page)  # type: ignore[arg-type]
+    rows, total = await paginate_rows(session, query, page)
     unread_count = await session.scalar(
         select(func.count())
         .select_from(Notification)
         .where(col(Notification.user_id) == user.id, col(Notification.read_at).is_(None))
     )
-    return rows, total, int(unread_count or 0)  # type: ignore[return-value]
+    return rows, total, int(unread_count or 0)
 
 
 async def mark_read(session: AsyncSession, user: User, notification_id: uuid.UUID) -> None:

@@ -10,12 +10,12 @@ the review already exists, so concurrent toggles cannot count a review twice.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import Select, exists, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 
 from app.core import clock
 from app.core.db import Tx
@@ -45,11 +45,11 @@ def can_moderate(user: User | None) -> bool:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _base() -> Select[Any]:
+def _base() -> Select[Review, User, User]:
     return (
         select(Review, Author, Target)
-        .join(Author, Author.id == Review.author_id)
-        .join(Target, Target.id == Review.target_id)
+        .join(Author, col(Author.id) == col(Review.author_id))
+        .join(Target, col(Target.id) == col(Review.target_id))
     )
 
 
@@ -58,18 +58,18 @@ def _view(review: Review, author: User, target: User) -> ReviewPublic:
 
 
 async def review_view(session: AsyncSession, review_id: uuid.UUID) -> ReviewPublic:
-    row = (await session.execute(_base().where(Review.id == review_id))).one()
+    row = (await session.execute(_base().where(col(Review.id) == review_id))).one()
     return _view(*row)
 
 
 async def _page(
-    session: AsyncSession, query: Select[Any], viewer: User | None, page: PageParams
+    session: AsyncSession, query: Select[Review, User, User], viewer: User | None, page: PageParams
 ) -> tuple[list[ReviewPublic], int]:
     if not can_moderate(viewer):
-        query = query.where(Review.hidden.is_(False))  # type: ignore[attr-defined]
-    query = query.order_by(Review.created_at.desc(), Review.id.desc())  # type: ignore[attr-defined]
+        query = query.where(col(Review.hidden).is_(False))
+    query = query.order_by(col(Review.created_at).desc(), col(Review.id).desc())
     rows, total = await paginate_rows(session, query, page)
-    return [_view(*row) for row in rows], total  # type: ignore[misc]
+    return [_view(*row) for row in rows], total
 
 
 async def get_announcement(session: AsyncSession, announcement_id: uuid.UUID) -> Announcement:
@@ -85,7 +85,7 @@ async def list_for_announcement(
     """Reviews of one meetup, newest first; hidden ones only for moderators and admins."""
     await get_announcement(session, announcement_id)
     return await _page(
-        session, _base().where(Review.announcement_id == announcement_id), viewer, page
+        session, _base().where(col(Review.announcement_id) == announcement_id), viewer, page
     )
 
 
@@ -98,9 +98,9 @@ async def list_for_user(
 ) -> tuple[list[ReviewPublic], int]:
     """Reviews a user received, as host, as guest, or (role None) both; newest first."""
     await users_service.get_active_user(session, user_id)
-    query = _base().where(Review.target_id == user_id)
+    query = _base().where(col(Review.target_id) == user_id)
     if role is not None:
-        query = query.where(Review.target_role == role)
+        query = query.where(col(Review.target_role) == role)
     return await _page(session, query, viewer, page)
 
 
@@ -113,9 +113,9 @@ async def _is_approved_guest(
     found = await session.scalar(
         select(
             exists().where(
-                Booking.announcement_id == announcement_id,
-                Booking.guest_id == user_id,
-                Booking.status == BookingStatus.approved,
+                col(Booking.announcement_id) == announcement_id,
+                col(Booking.guest_id) == user_id,
+                col(Booking.status) == BookingStatus.approved,
             )
         )
     )
@@ -189,7 +189,7 @@ async def create_review(
             updated_at=now,
         )
         .on_conflict_do_nothing(constraint="uq_review_once")
-        .returning(Review.id)
+        .returning(col(Review.id))
     )
     if review_id is None:
         raise Conflict(
@@ -210,7 +210,7 @@ async def create_review(
 async def _locked_review(session: AsyncSession, review_id: uuid.UUID) -> Review:
     review = await session.scalar(
         select(Review)
-        .where(Review.id == review_id)
+        .where(col(Review.id) == review_id)
         .with_for_update()
         .execution_options(populate_existing=True)
     )

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from app.announcements import service as announcements_service
 from app.announcements.schemas import AnnouncementCreate
@@ -137,7 +138,7 @@ async def _add_films(session: AsyncSession) -> int:
             ]
         )
         .on_conflict_do_nothing()
-        .returning(Movie.id)
+        .returning(col(Movie.id))
     )
     return len(added.all())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Integer, Update, bindparam, case, delete, func, select, update
+from sqlalchemy import BindParameter, Integer, Update, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -45,7 +45,7 @@ async def follow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
         insert(Follow)
         .values(follower_id=follower.id, followee_id=followee_id, created_at=clock.now())
         .on_conflict_do_nothing()
-        .returning(Follow.follower_id)
+        .returning(col(Follow.follower_id))
     )
     if inserted is not None:  # idempotent: counters move only when the relation is new
         await _move_follow_counters(tx.session, follower.id, followee_id, +1)
@@ -58,8 +58,8 @@ async def unfollow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
         raise NotFound("No such user.")
     deleted = await tx.session.scalar(
         delete(Follow)
-        .where(Follow.follower_id == follower.id, Follow.followee_id == followee_id)
-        .returning(Follow.follower_id)
+        .where(col(Follow.follower_id) == follower.id, col(Follow.followee_id) == followee_id)
+        .returning(col(Follow.follower_id))
     )
     if deleted is not None:
         await _move_follow_counters(tx.session, follower.id, followee_id, -1)
@@ -71,6 +71,8 @@ def _build_move_follow_counters() -> Update:
     way round the two users are. Updating follower then followee instead deadlocked two users
     following each other at the same moment. FOR NO KEY UPDATE, as an UPDATE that leaves the key
     alone takes: it does not wait on the key-share locks of follow rows being inserted."""
+    follower: BindParameter[uuid.UUID]
+    followee: BindParameter[uuid.UUID]
     follower, followee, step = (
         bindparam("follower"),
         bindparam("followee"),
@@ -119,12 +121,12 @@ async def list_followers(
     await get_active_user(session, user_id)
     query = (
         select(User)
-        .join(Follow, Follow.follower_id == User.id)
-        .where(Follow.followee_id == user_id, User.is_active.is_(True))  # type: ignore[attr-defined]
-        .order_by(Follow.created_at.desc(), User.id)  # type: ignore[attr-defined]
+        .join(Follow, col(Follow.follower_id) == col(User.id))
+        .where(col(Follow.followee_id) == user_id, col(User.is_active).is_(True))
+        .order_by(col(Follow.created_at).desc(), col(User.id))
     )
     rows, total = await paginate_rows(session, query, page)
-    return rows, total  # type: ignore[return-value]
+    return rows, total
 
 
 async def list_following(
@@ -133,12 +135,12 @@ async def list_following(
     await get_active_user(session, user_id)
     query = (
         select(User)
-        .join(Follow, Follow.followee_id == User.id)
-        .where(Follow.follower_id == user_id, User.is_active.is_(True))  # type: ignore[attr-defined]
-        .order_by(Follow.created_at.desc(), User.id)  # type: ignore[attr-defined]
+        .join(Follow, col(Follow.followee_id) == col(User.id))
+        .where(col(Follow.follower_id) == user_id, col(User.is_active).is_(True))
+        .order_by(col(Follow.created_at).desc(), col(User.id))
     )
     rows, total = await paginate_rows(session, query, page)
-    return rows, total  # type: ignore[return-value]
+    return rows, total
 
 
 async def admin_update_user(tx: Tx, user_id: uuid.UUID, data: AdminUserUpdate) -> User:
