@@ -202,7 +202,6 @@ class AnnouncementListItem(View):
     event_time: datetime
     duration_minutes: int
     location: str
-    language: str = Field(description="The soundtrack and any subtitles; empty if not said")
     timezone: str = Field(description="IANA time zone the meetup's local times are shown in")
     status: AnnouncementStatus
     tickets_count: int
@@ -237,6 +236,7 @@ class AnnouncementPublic(AnnouncementListItem):
     created: Created
     modified: Modified
     description: str
+    language: str = Field(description="The soundtrack and any subtitles; empty if not said")
     guest_list: list[GuestListEntry] = Field(description="The approved guests")
     waitlist_count: int
     cancelled_at: datetime | None
