@@ -20,8 +20,8 @@ from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.admin.errors import InvalidDateRange
 from app.core import clock
-from app.core.errors import Unprocessable
 from app.models.announcements import Announcement, AnnouncementStatus
 from app.models.bookings import Booking, BookingStatus
 from app.models.mail import EmailMessage, EmailStatus
@@ -136,11 +136,9 @@ def _period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
     end = date_to or (today if date_from is None else date_from + timedelta(days=DEFAULT_DAYS - 1))
     start = date_from or end - timedelta(days=DEFAULT_DAYS - 1)
     if start > end:
-        raise Unprocessable("date_from must not be after date_to.", code="invalid_date_range")
+        raise InvalidDateRange()
     if (end - start).days + 1 > MAX_DAYS:
-        raise Unprocessable(
-            f"The period may span at most {MAX_DAYS} days.", code="invalid_date_range"
-        )
+        raise InvalidDateRange(f"The period may span at most {MAX_DAYS} days.")
     return start, end
 
 

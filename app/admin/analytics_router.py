@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 
 from app.admin import analytics
 from app.admin.analytics import AnalyticsReport
+from app.admin.errors import InvalidDateRange
 from app.core.db import Transaction
-from app.core.errors import Forbidden, NotAuthenticated, Unprocessable, errors
+from app.core.errors import Forbidden, NotAuthenticated, errors
 from app.core.validation import BoundedDate
 from app.sessions.dependencies import AdminUser
 
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 @router.get(
     "/analytics",
     response_model=AnalyticsReport,
-    responses=errors(NotAuthenticated, Forbidden, Unprocessable),
+    responses=errors(NotAuthenticated, Forbidden, InvalidDateRange),
 )
 async def get_analytics(
     _: AdminUser,

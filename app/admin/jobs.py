@@ -41,8 +41,9 @@ from arq.utils import args_to_string, timestamp_ms
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError, WatchError
 
+from app.admin.errors import JobNotAbortable, JobNotFailed, RedisUnavailable
 from app.core import metrics
-from app.core.errors import Conflict, NotFound, ServiceUnavailable
+from app.core.errors import NotFound
 from app.core.logging import get_logger
 from app.core.redis import WORKER_HEALTH_PREFIX
 
@@ -210,9 +211,7 @@ async def _redis_answers() -> AsyncIterator[None]:
             yield
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("jobs_redis_unavailable", error=repr(exc)[:300])
-        raise ServiceUnavailable(
-            "Redis, where the job queue lives, does not answer.", code="redis_unavailable"
-        ) from exc
+        raise RedisUnavailable() from exc
 
 
 async def _all_jobs(redis: ArqRedis) -> list[JobView]:
@@ -232,7 +231,7 @@ async def get_job(redis: ArqRedis, job_id: str) -> JobView:
     for job in await _all_jobs(redis):
         if job.id == job_id:
             return job
-    raise NotFound("No such job (finished jobs are kept for an hour).", code="not_found")
+    raise NotFound("No such job (finished jobs are kept for an hour).")
 
 
 async def retry_job(redis: ArqRedis, job_id: str) -> JobView:
@@ -241,17 +240,17 @@ async def retry_job(redis: ArqRedis, job_id: str) -> JobView:
         raw = await redis.get(result_key_prefix + job_id)
     if raw is None:
         await get_job(redis, job_id)  # 404 if unknown
-        raise Conflict("Only a failed job can be retried.", code="job_not_failed")
+        raise JobNotFailed()
     result = deserialize_result(raw)
     if result.success:
-        raise Conflict("Only a failed job can be retried.", code="job_not_failed")
+        raise JobNotFailed()
     new_id = f"{job_id.split(':retry:')[0]}:retry:{uuid.uuid4().hex[:8]}"
     async with _redis_answers():
         job = await redis.enqueue_job(
             result.function, *result.args, _job_id=new_id, **result.kwargs
         )
     if job is None:  # pragma: no cover - a random id is never taken
-        raise Conflict("The job could not be enqueued again.", code="job_not_failed")
+        raise JobNotFailed("The job could not be enqueued again.")
     log.info("job_retried", job_id=job_id, new_job_id=new_id, function=result.function)
     return await get_job(redis, new_id)
 
@@ -282,9 +281,7 @@ async def _abort(redis: ArqRedis, job_id: str) -> str:
             if score is None or raw is None or running:
                 await pipe.reset()
                 await get_job(redis, job_id)  # 404 if unknown
-                raise Conflict(
-                    "Only a queued or deferred job can be aborted.", code="job_not_abortable"
-                )
+                raise JobNotAbortable()
             definition = deserialize_job(raw)
             now = timestamp_ms()
             result = serialize_result(
@@ -311,7 +308,7 @@ async def _abort(redis: ArqRedis, job_id: str) -> str:
             except WatchError:
                 continue
         return definition.function
-    raise Conflict("The job changed while aborting it; try again.", code="job_not_abortable")
+    raise JobNotAbortable("The job changed while aborting it; try again.")
 
 
 async def heartbeat(redis: ArqRedis, interval_s: float) -> Heartbeat:

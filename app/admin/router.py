@@ -9,16 +9,10 @@ from arq.connections import ArqRedis
 from fastapi import APIRouter, Depends, Path, Query, Request
 
 from app.admin import jobs
+from app.admin.errors import JobNotAbortable, JobNotFailed, RedisUnavailable
 from app.admin.jobs import JobState, JobView
 from app.core.db import Transaction
-from app.core.errors import (
-    Conflict,
-    Forbidden,
-    NotAuthenticated,
-    NotFound,
-    ServiceUnavailable,
-    errors,
-)
+from app.core.errors import Forbidden, NotAuthenticated, NotFound, errors
 from app.core.pagination import Page, Pagination
 from app.sessions.dependencies import AdminUser
 from app.users import service as users_service
@@ -51,7 +45,7 @@ async def update_user(
 @router.get(
     "/jobs",
     response_model=Page[JobView],
-    responses=errors(NotAuthenticated, Forbidden, ServiceUnavailable),
+    responses=errors(NotAuthenticated, Forbidden, RedisUnavailable),
 )
 async def list_jobs(
     _: AdminUser,
@@ -72,18 +66,18 @@ async def list_jobs(
     "/jobs/{job_id}/retry",
     status_code=202,
     response_model=JobView,
-    responses=errors(NotAuthenticated, Forbidden, NotFound, Conflict, ServiceUnavailable),
+    responses=errors(NotAuthenticated, Forbidden, NotFound, JobNotFailed, RedisUnavailable),
 )
 async def retry_job(job_id: JobId, _: AdminUser, redis: Redis) -> JobView:
-    """Enqueue a failed job again (same function and arguments, new id); 409 job_not_failed."""
+    """Enqueue a failed job again (same function and arguments, new id)."""
     return await jobs.retry_job(redis, job_id)
 
 
 @router.post(
     "/jobs/{job_id}/abort",
     response_model=JobView,
-    responses=errors(NotAuthenticated, Forbidden, NotFound, Conflict, ServiceUnavailable),
+    responses=errors(NotAuthenticated, Forbidden, NotFound, JobNotAbortable, RedisUnavailable),
 )
 async def abort_job(job_id: JobId, _: AdminUser, redis: Redis) -> JobView:
-    """Take a queued or deferred job out of the queue; 409 job_not_abortable otherwise."""
+    """Take a queued or deferred job out of the queue."""
     return await jobs.abort_job(redis, job_id)

@@ -8,8 +8,6 @@ Documented choices where the contract is silent:
 - `date_from`/`date_to` take ISO 8601 instants with an offset; a plain date (2026-05-01) means the
   start (date_from) or the whole (date_to) of that day in UTC.
 - `price` is a decimal string; a free meetup has `price: null`, a paid one needs a price above 0.
-- An unknown `movie_id` in a body is a 422 `unknown_movie`; an event_time not in the future is a
-  422 `event_time_not_in_future`.
 - Deleting is for meetups that never had a booking of any status; otherwise cancel them.
 - `User.hosted_count` counts the announcements that are not cancelled, past ones included.
 """
@@ -25,6 +23,14 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from app.announcements import queries, service
 from app.announcements.calendar import build_ics
 from app.announcements.dependencies import ExistingAnnouncement, Filters
+from app.announcements.errors import (
+    CapacityBelowBooked,
+    DuplicateAnnouncement,
+    EventTimeNotInFuture,
+    HasBookings,
+    InvalidPrice,
+    UnknownMovie,
+)
 from app.announcements.schemas import (
     AnnouncementCreate,
     AnnouncementListItem,
@@ -32,9 +38,16 @@ from app.announcements.schemas import (
     AnnouncementUpdate,
     CancelRequest,
 )
+from app.bookings.errors import AnnouncementClosed
 from app.core.config import get_settings
 from app.core.db import Transaction
-from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
+from app.core.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    NotAuthenticated,
+    NotFound,
+    errors,
+)
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, Pagination
 from app.sessions.dependencies import CurrentUser
@@ -45,24 +58,16 @@ router = APIRouter(tags=["announcements"])
 short_links_router = APIRouter(tags=["short links"])
 
 
-def _described(
-    responses: dict[int | str, dict[str, Any]], **by_status: str
-) -> dict[int | str, dict[str, Any]]:
-    """`responses` with the given descriptions (keys like `s409`), so the OpenAPI names the codes."""
-    for key, description in by_status.items():
-        responses[int(key[1:])]["description"] = description
-    return responses
-
-
 @router.post(
     "/announcements",
     status_code=201,
     response_model=AnnouncementPublic,
-    responses=_described(
-        errors(NotAuthenticated, Unprocessable, Conflict),
-        s422="validation_error; event_time_not_in_future; unknown_movie; invalid_price; "
-        "idempotency_key_reused",
-        s409="duplicate_announcement: you already have a meetup starting at this time",
+    responses=errors(
+        NotAuthenticated,
+        EventTimeNotInFuture,
+        UnknownMovie,
+        IdempotencyKeyReused,
+        DuplicateAnnouncement,
     ),
 )
 async def create_announcement(
@@ -107,12 +112,16 @@ async def get_announcement(announcement_id: uuid.UUID, tx: Transaction) -> Annou
 @router.patch(
     "/announcements/{announcement_id}",
     response_model=AnnouncementPublic,
-    responses=_described(
-        errors(NotAuthenticated, NotFound, Unprocessable, Forbidden, Conflict),
-        s422="validation_error; event_time_not_in_future; unknown_movie; invalid_price",
-        s403="forbidden: only the author or an admin",
-        s409="announcement_closed (cancelled, started or finished); capacity_below_booked "
-        "(tickets_count below the approved seats); duplicate_announcement",
+    responses=errors(
+        NotAuthenticated,
+        NotFound,
+        EventTimeNotInFuture,
+        UnknownMovie,
+        InvalidPrice,
+        Forbidden,
+        AnnouncementClosed,
+        CapacityBelowBooked,
+        DuplicateAnnouncement,
     ),
 )
 async def update_announcement(
@@ -129,11 +138,7 @@ async def update_announcement(
 @router.post(
     "/announcements/{announcement_id}/cancel",
     response_model=AnnouncementPublic,
-    responses=_described(
-        errors(NotAuthenticated, NotFound, Forbidden, Conflict),
-        s403="forbidden: only the author or an admin",
-        s409="announcement_closed: already cancelled, started or finished",
-    ),
+    responses=errors(NotAuthenticated, NotFound, Forbidden, AnnouncementClosed),
 )
 async def cancel_announcement(
     user: CurrentUser,
@@ -151,11 +156,7 @@ async def cancel_announcement(
 @router.delete(
     "/announcements/{announcement_id}",
     status_code=204,
-    responses=_described(
-        errors(NotAuthenticated, NotFound, Forbidden, Conflict),
-        s403="forbidden: only the author or an admin",
-        s409="has_bookings: it had bookings; cancel it instead",
-    ),
+    responses=errors(NotAuthenticated, NotFound, Forbidden, HasBookings),
 )
 async def delete_announcement(
     user: CurrentUser, announcement: ExistingAnnouncement, tx: Transaction

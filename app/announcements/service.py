@@ -24,11 +24,20 @@ from sqlmodel import col
 
 from app import events
 from app.announcements import queries
+from app.announcements.errors import (
+    CapacityBelowBooked,
+    DuplicateAnnouncement,
+    EventTimeNotInFuture,
+    HasBookings,
+    InvalidPrice,
+    UnknownMovie,
+)
 from app.announcements.schemas import AnnouncementCreate, AnnouncementPublic, AnnouncementUpdate
 from app.bookings import service as bookings_service
+from app.bookings.errors import AnnouncementClosed
 from app.core import clock
 from app.core.db import Tx
-from app.core.errors import Conflict, Forbidden, NotFound, Unprocessable
+from app.core.errors import Forbidden, NotFound
 from app.core.logging import get_logger
 from app.core.shortcodes import new_code
 from app.events import EventKind
@@ -51,19 +60,13 @@ DUPLICATE_INDEX = "uq_announcement_author_event_time"
 # --- helpers ---------------------------------------------------------------------------------------
 
 
-def _duplicate() -> Conflict:
-    return Conflict(
-        "You already have a meetup starting at this time.", code="duplicate_announcement"
-    )
-
-
 async def _flush_unique(session: AsyncSession) -> None:
     """Flush; the partial unique index turns a duplicate (even a racing one) into a 409."""
     try:
         await session.flush()
     except IntegrityError as exc:
         if DUPLICATE_INDEX in str(exc):
-            raise _duplicate() from exc
+            raise DuplicateAnnouncement() from exc
         raise
 
 
@@ -96,17 +99,13 @@ async def _catalog_movie(session: AsyncSession, movie_id: uuid.UUID) -> Movie:
         Movie, movie_id, with_for_update={"read": True}, populate_existing=True
     )
     if movie is None:
-        raise Unprocessable(
-            "movie_id names no movie of the catalog: pick one from GET /movies or give "
-            "movie_title instead.",
-            code="unknown_movie",
-        )
+        raise UnknownMovie()
     return movie
 
 
 def _require_future(event_time: datetime) -> None:
     if event_time <= clock.now():
-        raise Unprocessable("event_time must be in the future.", code="event_time_not_in_future")
+        raise EventTimeNotInFuture()
 
 
 def _require_author(announcement: Announcement, user: User) -> None:
@@ -124,7 +123,7 @@ _CLOSED_DETAIL = {
 def _require_not_closed(announcement: Announcement) -> None:
     now = clock.now()
     if announcement.is_closed_at(now):
-        raise Conflict(_CLOSED_DETAIL[announcement.status_at(now)], code="announcement_closed")
+        raise AnnouncementClosed(_CLOSED_DETAIL[announcement.status_at(now)])
 
 
 async def _lock(session: AsyncSession, announcement_id: uuid.UUID) -> Announcement:
@@ -164,7 +163,7 @@ async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate)
     _require_future(data.event_time)
     movie = await _catalog_movie(session, data.movie_id) if data.movie_id else None
     if await _has_duplicate(session, author.id, data.event_time):
-        raise _duplicate()
+        raise DuplicateAnnouncement()
     duration = data.duration_minutes or (movie.runtime_minutes if movie else None)
     duration = duration or DEFAULT_DURATION
     announcement = Announcement(
@@ -212,15 +211,14 @@ async def update_announcement(
     _require_author(announcement, user)
     _require_not_closed(announcement)
     if new["tickets_count"] < announcement.approved_seats:
-        raise Conflict(
+        raise CapacityBelowBooked(
             f"{announcement.approved_seats} seat(s) are already approved: tickets_count cannot "
-            "go below that.",
-            code="capacity_below_booked",
+            "go below that."
         )
     if new["event_time"] != announcement.event_time and await _has_duplicate(
         session, announcement.author_id, new["event_time"], exclude=announcement.id
     ):
-        raise _duplicate()
+        raise DuplicateAnnouncement()
 
     changed = {
         name: {"old": _json_safe(getattr(announcement, name)), "new": _json_safe(value)}
@@ -280,13 +278,11 @@ def _merged_values(
     if new["is_free"] and "price" not in changes:
         new["price"] = None  # becoming free drops the price
     if new["is_free"] and new["price"] not in (None, Decimal(0)):
-        raise Unprocessable(
-            "A free meetup has no price: send is_free=false with a price.", code="invalid_price"
-        )
+        raise InvalidPrice("A free meetup has no price: send is_free=false with a price.")
     if new["is_free"]:
         new["price"] = None
     if not new["is_free"] and (new["price"] is None or new["price"] <= 0):
-        raise Unprocessable("A paid meetup needs a price above 0.", code="invalid_price")
+        raise InvalidPrice()
     return new
 
 
@@ -325,17 +321,13 @@ async def delete_announcement(tx: Tx, *, user: User, announcement_id: uuid.UUID)
     announcement = await _lock(session, announcement_id)
     _require_author(announcement, user)
     if await bookings_service.has_bookings(session, announcement.id):
-        raise Conflict(
-            "This meetup has had bookings: cancel it instead of deleting it.", code="has_bookings"
-        )
+        raise HasBookings()
     counted = announcement.cancelled_at is None
     await session.delete(announcement)
     try:
         await session.flush()
     except IntegrityError as exc:  # a booking slipped in (FK ON DELETE RESTRICT)
-        raise Conflict(
-            "This meetup has had bookings: cancel it instead of deleting it.", code="has_bookings"
-        ) from exc
+        raise HasBookings() from exc
     if counted:
         await users_service.move_hosted_count(session, announcement.author_id, -1)
     log.info("announcement_deleted", announcement_id=str(announcement_id))

@@ -9,6 +9,15 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from app.auth import service
+from app.auth.errors import (
+    AccountDisabled,
+    EmailNotConfirmed,
+    EmailTaken,
+    InvalidCode,
+    InvalidCredentials,
+    InvalidToken,
+    WrongPassword,
+)
 from app.auth.schemas import (
     Accepted,
     ConfirmRequest,
@@ -21,17 +30,10 @@ from app.auth.schemas import (
     RegisterRequest,
 )
 from app.core.db import Transaction
-from app.core.errors import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    NotAuthenticated,
-    RateLimited,
-    ServiceUnavailable,
-    errors,
-)
+from app.core.errors import NotAuthenticated, RateLimited, RateLimiterUnavailable, errors
 from app.sessions import service as sessions
 from app.sessions.dependencies import ClientIP, CurrentPrincipal, CurrentUser
+from app.sessions.errors import TokenReused
 from app.sessions.schemas import TokenPair
 from app.users.schemas import UserPrivate
 
@@ -39,12 +41,16 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 ACCEPTED = Accepted(detail="If the address belongs to an account, an email is on its way.")
 
+SIGN_IN_ERRORS = errors(
+    InvalidCredentials, AccountDisabled, EmailNotConfirmed, RateLimited, RateLimiterUnavailable
+)
+
 
 @router.post(
     "/register",
     status_code=201,
     response_model=UserPrivate,
-    responses=errors(Conflict, RateLimited),
+    responses=errors(EmailTaken, RateLimited),
 )
 async def register(body: RegisterRequest, tx: Transaction, ip: ClientIP) -> UserPrivate:
     """Create an account; a 6-digit confirmation code is emailed."""
@@ -54,7 +60,7 @@ async def register(body: RegisterRequest, tx: Transaction, ip: ClientIP) -> User
     return UserPrivate.of(user)
 
 
-@router.post("/confirm", response_model=UserPrivate, responses=errors(BadRequest, RateLimited))
+@router.post("/confirm", response_model=UserPrivate, responses=errors(InvalidCode, RateLimited))
 async def confirm(body: ConfirmRequest, tx: Transaction, ip: ClientIP) -> UserPrivate:
     """Confirm the email address with the emailed code (5 tries per code)."""
     user = await service.confirm_email(tx, email=str(body.email), code=body.code, ip=ip)
@@ -73,7 +79,7 @@ async def resend_confirmation(body: EmailRequest, tx: Transaction, ip: ClientIP)
 @router.post(
     "/login",
     response_model=TokenPair,
-    responses=errors(NotAuthenticated, Forbidden, RateLimited, ServiceUnavailable),
+    responses=SIGN_IN_ERRORS,
 )
 async def login(body: LoginRequest, tx: Transaction, ip: ClientIP) -> TokenPair:
     """Sign in with email and password; returns an access and a refresh token."""
@@ -86,7 +92,7 @@ _email = TypeAdapter(EmailStr)
 @router.post(
     "/token",
     response_model=TokenPair,
-    responses=errors(NotAuthenticated, Forbidden, RateLimited, ServiceUnavailable),
+    responses=SIGN_IN_ERRORS,
 )
 async def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], tx: Transaction, ip: ClientIP
@@ -95,11 +101,11 @@ async def token(
     try:
         email = _email.validate_python(form.username)
     except ValidationError as exc:
-        raise NotAuthenticated("Wrong email or password.", code="invalid_credentials") from exc
+        raise InvalidCredentials() from exc
     return await service.login(tx, email=str(email), password=form.password, ip=ip)
 
 
-@router.post("/refresh", response_model=TokenPair, responses=errors(NotAuthenticated))
+@router.post("/refresh", response_model=TokenPair, responses=errors(NotAuthenticated, TokenReused))
 async def refresh(body: RefreshRequest, tx: Transaction) -> TokenPair:
     """Trade a refresh token for a new pair; the old refresh token is spent."""
     return await sessions.refresh(tx, refresh_token=body.refresh_token)
@@ -123,7 +129,7 @@ async def me(user: CurrentUser) -> UserPrivate:
 @router.post(
     "/password/change",
     status_code=204,
-    responses=errors(BadRequest, NotAuthenticated, RateLimited, ServiceUnavailable),
+    responses=errors(WrongPassword, NotAuthenticated, RateLimited, RateLimiterUnavailable),
 )
 async def change_password(
     body: PasswordChangeRequest, principal: CurrentPrincipal, tx: Transaction
@@ -148,7 +154,7 @@ async def forgot_password(body: EmailRequest, tx: Transaction, ip: ClientIP) -> 
 @router.post(
     "/password/reset",
     status_code=204,
-    responses=errors(BadRequest, RateLimited, ServiceUnavailable),
+    responses=errors(InvalidToken, RateLimited, RateLimiterUnavailable),
 )
 async def reset_password(body: PasswordResetRequest, tx: Transaction, ip: ClientIP) -> Response:
     """Set a new password with the emailed token; every session ends."""

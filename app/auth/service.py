@@ -12,10 +12,18 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from app.auth.errors import (
+    AccountDisabled,
+    EmailNotConfirmed,
+    EmailTaken,
+    InvalidCode,
+    InvalidCredentials,
+    InvalidToken,
+    WrongPassword,
+)
 from app.core import clock, ratelimit, security
 from app.core.config import get_settings
 from app.core.db import Tx
-from app.core.errors import BadRequest, Conflict, Forbidden, NotAuthenticated
 from app.core.logging import get_logger
 from app.mail import service as mail
 from app.models.auth import CodePurpose, OneTimeCode
@@ -92,7 +100,7 @@ async def _limit_auth_request(
 async def register(tx: Tx, *, email: str, password: str, name: str, ip: str) -> User:
     await _limit_auth_request(tx, ip, "register")
     if await users_service.find_user_by_email(tx.session, email):
-        raise Conflict("An account with this email already exists.", code="email_taken")
+        raise EmailTaken()
     user = User(
         email=email.strip(), name=name, password_hash=await security.hash_password(password)
     )
@@ -100,7 +108,7 @@ async def register(tx: Tx, *, email: str, password: str, name: str, ip: str) -> 
     try:
         await tx.session.flush()
     except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
-        raise Conflict("An account with this email already exists.", code="email_taken") from exc
+        raise EmailTaken() from exc
     await _send_confirmation(tx, user)
     log.info("user_registered", user_id=str(user.id))
     return user
@@ -138,7 +146,7 @@ async def confirm_email(tx: Tx, *, email: str, code: str, ip: str) -> User:
     user = await users_service.find_user_by_email(tx.session, email)
     if await _spend_code(tx, user, CodePurpose.confirm_email, code) is None or user is None:
         # persist: the failed try must count even though the request fails.
-        raise BadRequest("The code is wrong or has expired.", code="invalid_code", persist=True)
+        raise InvalidCode(persist=True)
     user.is_confirmed = True
     log.info("email_confirmed", user_id=str(user.id))
     return user
@@ -191,16 +199,13 @@ async def login(tx: Tx, *, email: str, password: str, ip: str) -> TokenPair:
             matches, new_hash = await security.verify_password(password, user.password_hash)
         attempt.right = matches and user is not None
     if not matches or user is None:
-        raise NotAuthenticated("Wrong email or password.", code="invalid_credentials")
+        raise InvalidCredentials()
     if new_hash:
         user.password_hash = new_hash  # the hashing parameters changed since it was stored
     if not user.is_active:
-        raise Forbidden("This account has been deactivated.", code="account_disabled")
+        raise AccountDisabled()
     if not user.is_confirmed:
-        raise Forbidden(
-            "Confirm your email first: enter the code we sent you (or ask for a new one).",
-            code="email_not_confirmed",
-        )
+        raise EmailNotConfirmed()
     return sessions.start(tx, user)
 
 
@@ -217,7 +222,7 @@ async def change_password(
         matches, _ = await security.verify_password(current_password, user.password_hash)
         attempt.right = matches
     if not matches:
-        raise BadRequest("The current password is wrong.", code="wrong_password")
+        raise WrongPassword()
     user.password_hash = await security.hash_password(new_password)
     await sessions.end_every_session(tx.session, user, keep=principal.session_id)
     log.info("password_changed", user_id=str(user.id))
@@ -255,7 +260,7 @@ async def reset_password(tx: Tx, *, token: str, new_password: str, ip: str) -> N
     )
     user = await tx.session.get(User, code.user_id) if code else None
     if code is None or user is None or not user.is_active:
-        raise BadRequest("The reset token is invalid, used or expired.", code="invalid_token")
+        raise InvalidToken()
     code.used_at = clock.now()
     user.password_hash = await security.hash_password(new_password)
     user.is_confirmed = True  # following the emailed link proved the address

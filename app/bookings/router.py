@@ -9,9 +9,24 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from app.bookings import queries, service
+from app.bookings.errors import (
+    AlreadyBooked,
+    AnnouncementClosed,
+    InvalidTransition,
+    NoSeats,
+    OwnAnnouncement,
+    SubscribersOnly,
+    TimeConflict,
+)
 from app.bookings.schemas import BookingCreate, BookingPublic, RejectRequest
 from app.core.db import Transaction
-from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
+from app.core.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    NotAuthenticated,
+    NotFound,
+    errors,
+)
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, Pagination
 from app.models.announcements import Announcement
@@ -46,7 +61,17 @@ ExistingAnnouncement = Annotated[Announcement, Depends(_existing_announcement)]
     "/announcements/{announcement_id}/bookings",
     status_code=201,
     response_model=BookingPublic,
-    responses=errors(NotAuthenticated, NotFound, Unprocessable, Forbidden, Conflict),
+    responses=errors(
+        NotAuthenticated,
+        NotFound,
+        IdempotencyKeyReused,
+        OwnAnnouncement,
+        SubscribersOnly,
+        AnnouncementClosed,
+        AlreadyBooked,
+        TimeConflict,
+        NoSeats,
+    ),
 )
 async def request_seats(
     announcement_id: uuid.UUID,
@@ -123,7 +148,9 @@ async def get_booking(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction)
 @router.post(
     "/bookings/{booking_id}/approve",
     response_model=BookingPublic,
-    responses=errors(NotAuthenticated, NotFound, Forbidden, Conflict),
+    responses=errors(
+        NotAuthenticated, NotFound, Forbidden, AnnouncementClosed, InvalidTransition, NoSeats
+    ),
 )
 async def approve(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
     """Approve a pending or waitlisted booking (the host)."""
@@ -133,7 +160,7 @@ async def approve(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> 
 @router.post(
     "/bookings/{booking_id}/reject",
     response_model=BookingPublic,
-    responses=errors(NotAuthenticated, NotFound, Forbidden, Conflict),
+    responses=errors(NotAuthenticated, NotFound, Forbidden, AnnouncementClosed, InvalidTransition),
 )
 async def reject(
     booking_id: uuid.UUID, user: CurrentUser, tx: Transaction, body: RejectRequest | None = None
@@ -147,7 +174,7 @@ async def reject(
 @router.post(
     "/bookings/{booking_id}/cancel",
     response_model=BookingPublic,
-    responses=errors(NotAuthenticated, NotFound, Conflict),
+    responses=errors(NotAuthenticated, NotFound, AnnouncementClosed, InvalidTransition),
 )
 async def cancel(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
     """Cancel a booking (its guest or its host); freed seats go to the waitlist."""

@@ -25,6 +25,14 @@ from sqlmodel import col
 
 from app import events
 from app.bookings import statements
+from app.bookings.errors import (
+    AlreadyBooked,
+    AnnouncementClosed,
+    NoSeats,
+    OwnAnnouncement,
+    SubscribersOnly,
+    TimeConflict,
+)
 from app.bookings.schemas import (
     BookingAnnouncement,
     BookingCreate,
@@ -48,21 +56,16 @@ from app.users.schemas import Rating
 log = get_logger(__name__)
 S = BookingStatus
 
-_CLOSED_DETAIL = "This meetup was cancelled or has already started."
-_ALREADY_BOOKED = "You already have a booking for this meetup."
+# The outcomes of the seat request statement (app/bookings/statements.py) that refuse it; the
+# statement's strings are the classes' codes. `no_seats` is apart: it carries the seats left.
+_REFUSALS: dict[str, type[Conflict]] = {
+    cls.code: cls for cls in (AnnouncementClosed, AlreadyBooked, TimeConflict)
+}
 
 
-def _already_booked() -> Conflict:
-    return Conflict(_ALREADY_BOOKED, code="already_booked")
-
-
-def _closed() -> Conflict:
-    return Conflict(_CLOSED_DETAIL, code="announcement_closed")
-
-
-def _no_seats(tickets_left: int) -> Conflict:
-    BOOKINGS.labels("no_seats").inc()
-    return Conflict(f"Only {max(tickets_left, 0)} seat(s) left.", code="no_seats")
+def _no_seats(tickets_left: int) -> NoSeats:
+    BOOKINGS.labels(NoSeats.code).inc()
+    return NoSeats(tickets_left)
 
 
 # --- requesting seats ----------------------------------------------------------------------------
@@ -120,14 +123,11 @@ async def request_seats(
             tx.session, guest_id=guest.id, announcement_id=announcement_id
         )
     if facts.host_id == guest.id:
-        raise Forbidden("You cannot book your own meetup.", code="own_announcement")
+        raise OwnAnnouncement()
     if facts.sub_only and not facts.follows_host:
-        raise Forbidden(
-            "This meetup is for the host's followers: follow them first.",
-            code="subscribers_only",
-        )
+        raise SubscribersOnly()
     if facts.closed:
-        raise _closed()
+        raise AnnouncementClosed()
 
     now = clock.now()
     booking_id, event_id = uuid.uuid4(), uuid.uuid4()
@@ -150,17 +150,12 @@ async def request_seats(
         ).one()
     except IntegrityError as exc:  # the partial unique index: one active booking per guest
         if "uq_booking_active_guest" in str(exc.orig):
-            raise _already_booked() from exc
+            raise AlreadyBooked() from exc
         raise
-    match row.outcome:
-        case "announcement_closed":
-            raise _closed()
-        case "already_booked":
-            raise _already_booked()
-        case "time_conflict":
-            raise Conflict("You have another booking at an overlapping time.", code="time_conflict")
-        case "no_seats":
-            raise _no_seats(row.tickets_left)
+    if row.outcome in _REFUSALS:
+        raise _REFUSALS[row.outcome]()
+    if row.outcome == NoSeats.code:
+        raise _no_seats(row.tickets_left)
     status = BookingStatus(row.outcome)
     events.enqueue_processing(tx, event_id)
     BOOKINGS.labels(status.value).inc()
@@ -339,7 +334,7 @@ async def approve_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> Booki
     def rules(decision: Decision, now: datetime) -> Move:
         _require_host(decision, user)
         if decision.is_closed(now):
-            raise _closed()
+            raise AnnouncementClosed()
         check_move(decision.status, S.approved)
         if decision.row.seats > decision.tickets_left:
             raise _no_seats(decision.tickets_left)
@@ -355,9 +350,7 @@ async def reject_booking(
     def rules(decision: Decision, now: datetime) -> Move:
         _require_host(decision, user)
         if decision.has_started(now):
-            raise Conflict(
-                "The meetup has started: it is too late to decide.", code="announcement_closed"
-            )
+            raise AnnouncementClosed("The meetup has started: it is too late to decide.")
         check_move(decision.status, S.rejected)
         return Move(S.rejected, EventKind.booking_rejected, {"reason": reason}, reason=reason)
 
@@ -369,9 +362,7 @@ async def reject_booking(
 async def cancel_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> BookingPublic:
     def rules(decision: Decision, now: datetime) -> Move:
         if decision.has_started(now):
-            raise Conflict(
-                "The meetup has started: it is too late to cancel.", code="announcement_closed"
-            )
+            raise AnnouncementClosed("The meetup has started: it is too late to cancel.")
         check_move(decision.status, S.cancelled)  # 409 invalid_transition once it is over
         by = "guest" if decision.row.guest_id == user.id else "host"
         return Move(S.cancelled, EventKind.booking_cancelled, {"by": by})

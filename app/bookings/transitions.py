@@ -4,8 +4,8 @@ ORM row) and its counter shift comes from `counter_deltas`."""
 
 from __future__ import annotations
 
+from app.bookings.errors import InvalidTransition
 from app.core import clock
-from app.core.errors import Conflict
 from app.models.bookings import Booking, BookingStatus
 
 S = BookingStatus
@@ -22,9 +22,7 @@ ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
 def check_move(current: BookingStatus, to: BookingStatus) -> None:
     """409 invalid_transition unless a `current` booking may become `to`."""
     if to not in ALLOWED[current]:
-        raise Conflict(
-            f"A {current.value} booking cannot become {to.value}.", code="invalid_transition"
-        )
+        raise InvalidTransition(f"A {current.value} booking cannot become {to.value}.")
 
 
 def counter_deltas(current: BookingStatus | None, to: BookingStatus, seats: int) -> tuple[int, int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from inspect import cleandoc
 from typing import Any, ClassVar
 
 import sqlalchemy.exc
@@ -29,7 +30,12 @@ class ValidationErrorBody(BaseModel):
 
 
 class AppError(Exception):
-    """A failure a client can act on. Services raise these, never HTTPException."""
+    """A failure a client can act on. Services raise these, never HTTPException.
+
+    Each machine code is a class (the generic ones here, the specific ones in their domain's
+    `errors.py`): the first paragraph of its docstring says when it happens (the OpenAPI quotes
+    it), `detail` is its default message, which a raise may replace with a more specific one.
+    """
 
     status_code: ClassVar[int] = 400
     code: str = "bad_request"
@@ -42,59 +48,92 @@ class AppError(Exception):
         self,
         detail: str | None = None,
         *,
-        code: str | None = None,
         headers: dict[str, str] | None = None,
         persist: bool = False,
     ) -> None:
         if detail is not None:
             self.detail = detail
-        if code is not None:
-            self.code = code
         self.headers = headers or {}
         self.persist = persist
         super().__init__(self.detail)
 
 
 class BadRequest(AppError):
+    """A malformed request the framework refuses before the app."""
+
     status_code = 400
+    code = "bad_request"
+    detail = "The request could not be processed."
 
 
 class NotAuthenticated(AppError):
+    """No token, or an invalid, expired or revoked one; a refresh token that is invalid, logged
+    out or of an ended session."""
+
     status_code = 401
     code = "not_authenticated"
     detail = "Authentication is required: send a valid bearer token."
 
-    def __init__(
-        self, detail: str | None = None, *, code: str | None = None, persist: bool = False
-    ) -> None:
-        super().__init__(detail, code=code, headers={"WWW-Authenticate": "Bearer"}, persist=persist)
+    def __init__(self, detail: str | None = None, *, persist: bool = False) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, persist=persist)
 
 
 class Forbidden(AppError):
+    """The caller's role or relation does not allow it (not the author, not the host, not a
+    moderator, not an admin, not the review's author)."""
+
     status_code = 403
     code = "forbidden"
     detail = "You are not allowed to do this."
 
 
 class NotFound(AppError):
+    """No such id, path or short link (someone else's booking or notification is not found
+    either)."""
+
     status_code = 404
     code = "not_found"
     detail = "Not found."
 
 
 class Conflict(AppError):
+    """The request conflicts with the current state."""
+
     status_code = 409
     code = "conflict"
     detail = "The request conflicts with the current state."
 
 
 class Unprocessable(AppError):
+    """The request is well-formed but cannot be processed."""
+
     status_code = 422
     code = "unprocessable"
     detail = "The request is well-formed but cannot be processed."
 
 
+class ValidationFailed(Unprocessable):
+    """The path, query, headers or body break the schema (detail: the list of field errors).
+
+    Rendered by the request-validation handler; `errors()` adds it to every 422 it declares."""
+
+    code = "validation_error"
+    detail = "The request breaks the schema."
+    example: ClassVar[Any] = [
+        {"type": "missing", "loc": ["body", "email"], "msg": "Field required", "input": None}
+    ]
+
+
+class IdempotencyKeyReused(Unprocessable):
+    """The Idempotency-Key was used before with a different request."""
+
+    code = "idempotency_key_reused"
+    detail = "This Idempotency-Key was used with a different request."
+
+
 class RateLimited(AppError):
+    """Over a rate limit; `Retry-After` says when the window ends."""
+
     status_code = 429
     code = "rate_limited"
     detail = "Too many requests. Try again later."
@@ -107,17 +146,54 @@ class RateLimited(AppError):
 
 
 class ServiceUnavailable(AppError):
+    """PostgreSQL does not answer, or no connection is free in time; `Retry-After` says when to
+    try again."""
+
     status_code = 503
     code = "service_unavailable"
     detail = "A service the API depends on is unavailable. Try again shortly."
 
 
+class RateLimiterUnavailable(ServiceUnavailable):
+    """Redis is down during a password check (login, token, password change) or a password
+    reset: these fail closed rather than allow unlimited guessing."""
+
+    code = "rate_limiter_unavailable"
+    detail = "Sign-in is briefly unavailable while the rate limiter recovers. Try again shortly."
+
+
+def when(cls: type[AppError]) -> str:
+    """The first paragraph of the class's docstring on one line: when its code happens (further
+    paragraphs are notes for developers, not for the OpenAPI)."""
+    first = cleandoc(cls.__doc__ or "").split("\n\n", 1)[0]
+    return " ".join(first.split())
+
+
 def errors(*classes: type[AppError]) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` mapping for a route, so the OpenAPI declares its error bodies."""
-    out: dict[int | str, dict[str, Any]] = {}
+    """The `responses=` mapping for a route, from the error classes it can raise: one entry per
+    status, whose description lists each code with its docstring and whose examples show each
+    code's body. A 422 entry replaces FastAPI's own, so it also lists `validation_error`."""
+    by_status: dict[int, list[type[AppError]]] = {}
     for cls in classes:
-        model = ValidationErrorBody if cls.status_code == 422 else ErrorBody
-        out[cls.status_code] = {"model": model, "description": cls.__name__}
+        group = by_status.setdefault(cls.status_code, [])
+        if cls not in group:
+            group.append(cls)
+    if 422 in by_status and ValidationFailed not in by_status[422]:
+        by_status[422].insert(0, ValidationFailed)
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, group in sorted(by_status.items()):
+        examples = {
+            cls.code: {
+                "summary": cls.__name__,
+                "value": {"detail": getattr(cls, "example", cls.detail), "code": cls.code},
+            }
+            for cls in group
+        }
+        out[status] = {
+            "model": ValidationErrorBody if status == 422 else ErrorBody,
+            "description": "\n".join(f"- `{cls.code}`: {when(cls)}" for cls in group),
+            "content": {"application/json": {"examples": examples}},
+        }
     return out
 
 
@@ -188,7 +264,7 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # FastAPI's 422 shape (a list under "detail") plus the machine code every error carries.
     return JSONResponse(
-        {"detail": _renderable(jsonable_encoder(exc.errors())), "code": "validation_error"},
+        {"detail": _renderable(jsonable_encoder(exc.errors())), "code": ValidationFailed.code},
         status_code=422,
     )
 

@@ -29,7 +29,7 @@ from sqlmodel import Field, SQLModel, col
 
 from app.core import clock
 from app.core.db import Transaction, Tx
-from app.core.errors import AppError, Unprocessable
+from app.core.errors import AppError, IdempotencyKeyReused
 from app.core.validation import SingleLineText
 
 
@@ -123,10 +123,7 @@ async def _replay(tx: Tx, *, user_id: uuid.UUID, route: str, key: str, digest: s
     )
     assert record is not None  # _store found it live, and records are only ever replaced
     if record.request_hash != digest:
-        raise Unprocessable(
-            "This Idempotency-Key was used with a different request.",
-            code="idempotency_key_reused",
-        )
+        raise IdempotencyKeyReused()
     return JSONResponse(
         record.response_body,
         status_code=record.status_code or 200,

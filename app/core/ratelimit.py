@@ -20,7 +20,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from app.core import clock
-from app.core.errors import RateLimited, ServiceUnavailable
+from app.core.errors import RateLimited, RateLimiterUnavailable
 from app.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -129,7 +129,4 @@ async def hit(redis: Redis, key: str, rate: Rate, *, fail_closed: bool = False) 
 def _redis_down(key: str, exc: Exception, fail_closed: bool) -> None:
     log.warning("rate_limit_redis_down", key=key, fail_closed=fail_closed, error=repr(exc))
     if fail_closed:
-        raise ServiceUnavailable(
-            "Sign-in is briefly unavailable while the rate limiter recovers. Try again shortly.",
-            code="rate_limiter_unavailable",
-        )
+        raise RateLimiterUnavailable()

@@ -16,10 +16,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from app.core.db import Transaction
-from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, errors
+from app.core.errors import Forbidden, NotAuthenticated, NotFound, errors
 from app.core.pagination import Page, Pagination
 from app.models.movies import Movie
 from app.movies import service
+from app.movies.errors import DuplicateMovie
 from app.movies.schemas import MovieCreate, MoviePublic, MovieUpdate, Text
 from app.sessions.dependencies import CurrentUser
 
@@ -55,17 +56,17 @@ async def get_movie(movie_id: uuid.UUID, tx: Transaction) -> MoviePublic:
     "/movies",
     status_code=201,
     response_model=MoviePublic,
-    responses=errors(NotAuthenticated, Forbidden, Conflict),
+    responses=errors(NotAuthenticated, Forbidden, DuplicateMovie),
 )
 async def create_movie(user: CurrentUser, body: MovieCreate, tx: Transaction) -> MoviePublic:
-    """Add a movie to the catalog (moderators and admins); 409 duplicate_movie."""
+    """Add a movie to the catalog (moderators and admins)."""
     return MoviePublic.of(await service.create_movie(tx, user=user, data=body))
 
 
 @router.patch(
     "/movies/{movie_id}",
     response_model=MoviePublic,
-    responses=errors(NotAuthenticated, NotFound, Forbidden, Conflict),
+    responses=errors(NotAuthenticated, NotFound, Forbidden, DuplicateMovie),
 )
 async def update_movie(
     user: CurrentUser,
@@ -73,5 +74,5 @@ async def update_movie(
     body: MovieUpdate,
     tx: Transaction,
 ) -> MoviePublic:
-    """Change a movie of the catalog (moderators and admins); 409 duplicate_movie."""
+    """Change a movie of the catalog (moderators and admins)."""
     return MoviePublic.of(await service.update_movie(tx, user=user, movie_id=movie.id, data=body))

@@ -12,10 +12,11 @@ from sqlmodel import col
 from app.announcements import service as announcements_service
 from app.core import clock, search
 from app.core.db import Tx
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Forbidden, NotFound
 from app.core.pagination import PageParams, paginate_rows
 from app.models.movies import Movie
 from app.models.users import Role, User
+from app.movies.errors import DuplicateMovie
 from app.movies.schemas import MovieCreate, MovieUpdate
 
 
@@ -43,9 +44,9 @@ async def get_movie(session: AsyncSession, movie_id: uuid.UUID) -> Movie:
     return movie
 
 
-def _duplicate(title: str, year: int | None) -> Conflict:
+def _duplicate(title: str, year: int | None) -> DuplicateMovie:
     when = f" ({year})" if year is not None else ""
-    return Conflict(f"The catalog already has {title}{when}.", code="duplicate_movie")
+    return DuplicateMovie(f"The catalog already has {title}{when}.")
 
 
 async def _check_unique(

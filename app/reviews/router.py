@@ -3,56 +3,53 @@ moderators hide and unhide; authors delete their own.
 
 Documented choices where the contract is silent:
 - The review window is [ends_at, ends_at + 30 days], both ends included. A cancelled meetup never
-  finished, so it is always `409 review_window_closed` (after the 403 `not_a_participant` check:
-  its guests' bookings are cancelled with it).
+  finished, so it is never open for reviews (the participant check comes first: its guests'
+  bookings are cancelled with it).
 - `hidden` is always in the body. Hidden reviews are listed only to moderators and admins, so
   everyone else only ever sees `hidden: false`.
 - `GET /users/{id}/reviews` without `as` lists the reviews received in both roles.
-- Only its author deletes a review (another user, moderators included, gets 403 `forbidden`:
-  moderators hide instead). Errors follow the contract's order 401, 404, 422, 403, 409, so an
+- Only its author deletes a review (another user, moderators included, gets a 403: moderators
+  hide instead). Errors follow the contract's order 401, 404, 422, 403, 409, so an
   unknown review is 404 even for a member without the moderator role.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 
 from app.core.db import Transaction
-from app.core.errors import Conflict, Forbidden, NotAuthenticated, NotFound, Unprocessable, errors
+from app.core.errors import (
+    Forbidden,
+    IdempotencyKeyReused,
+    NotAuthenticated,
+    NotFound,
+    errors,
+)
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, Pagination
 from app.models.announcements import Announcement
 from app.models.reviews import TargetRole
 from app.reviews import service
+from app.reviews.errors import AlreadyReviewed, NotAParticipant, ReviewWindowClosed
 from app.reviews.schemas import ReviewCreate, ReviewPublic
 from app.sessions.dependencies import CurrentUser, OptionalUser
 
 router = APIRouter(tags=["reviews"])
 
 
-def _described(
-    responses: dict[int | str, dict[str, Any]], **by_status: str
-) -> dict[int | str, dict[str, Any]]:
-    """`responses` with the given descriptions (keys like `s403`), so the OpenAPI says which codes."""
-    for key, description in by_status.items():
-        responses[int(key[1:])]["description"] = description
-    return responses
-
-
-CREATE_ERRORS = _described(
-    errors(NotAuthenticated, NotFound, Unprocessable, Forbidden, Conflict),
-    s404="not_found: no such announcement",
-    s422="validation_error (score 1..5, comment up to 2000 characters); idempotency_key_reused",
-    s403="not_a_participant: only the host and its approved guests review each other",
-    s409=(
-        "review_window_closed: before the meetup ended, more than 30 days after its end, or the"
-        " meetup was cancelled (it never took place); already_reviewed"
-    ),
+CREATE_ERRORS = errors(
+    NotAuthenticated,
+    NotFound,
+    IdempotencyKeyReused,
+    NotAParticipant,
+    ReviewWindowClosed,
+    AlreadyReviewed,
 )
+MODERATE_ERRORS = errors(NotAuthenticated, NotFound, Forbidden)
 
 
 async def _announcement(announcement_id: uuid.UUID, tx: Transaction) -> Announcement:
@@ -115,9 +112,7 @@ async def user_reviews(
 @router.post(
     "/reviews/{review_id}/hide",
     response_model=ReviewPublic,
-    responses=_described(
-        errors(NotAuthenticated, NotFound, Forbidden), s403="forbidden: not a moderator or admin"
-    ),
+    responses=MODERATE_ERRORS,
 )
 async def hide_review(review_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> ReviewPublic:
     """Hide a review from lists and ratings (moderators, admins; idempotent)."""
@@ -127,9 +122,7 @@ async def hide_review(review_id: uuid.UUID, user: CurrentUser, tx: Transaction) 
 @router.post(
     "/reviews/{review_id}/unhide",
     response_model=ReviewPublic,
-    responses=_described(
-        errors(NotAuthenticated, NotFound, Forbidden), s403="forbidden: not a moderator or admin"
-    ),
+    responses=MODERATE_ERRORS,
 )
 async def unhide_review(review_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> ReviewPublic:
     """Show a hidden review again and count it (moderators, admins; idempotent)."""
@@ -139,9 +132,7 @@ async def unhide_review(review_id: uuid.UUID, user: CurrentUser, tx: Transaction
 @router.delete(
     "/reviews/{review_id}",
     status_code=204,
-    responses=_described(
-        errors(NotAuthenticated, NotFound, Forbidden), s403="forbidden: not the review's author"
-    ),
+    responses=MODERATE_ERRORS,
 )
 async def delete_review(review_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> Response:
     """Delete one's own review."""

@@ -19,13 +19,14 @@ from sqlmodel import col
 
 from app.core import clock
 from app.core.db import Tx
-from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.errors import Forbidden, NotFound
 from app.core.logging import get_logger
 from app.core.pagination import PageParams, paginate_rows
 from app.models.announcements import REVIEW_WINDOW, Announcement
 from app.models.bookings import Booking, BookingStatus
 from app.models.reviews import Review, TargetRole
 from app.models.users import Role, User
+from app.reviews.errors import AlreadyReviewed, NotAParticipant, ReviewWindowClosed
 from app.reviews.schemas import ReviewCreate, ReviewPublic
 from app.users import service as users_service
 
@@ -132,25 +133,19 @@ async def _target_role(
             return TargetRole.guest
     elif target_id == host_id and await _is_approved_guest(session, announcement.id, author_id):
         return TargetRole.host
-    raise Forbidden(
-        "Only the host and the approved guests of a meetup review each other.",
-        code="not_a_participant",
-    )
+    raise NotAParticipant()
 
 
 def _check_window(announcement: Announcement) -> None:
     now = clock.now()
     if announcement.cancelled_at is not None:
         # A cancelled meetup never took place, so it never opens for reviews.
-        raise Conflict(
-            "This meetup was cancelled: it cannot be reviewed.", code="review_window_closed"
-        )
+        raise ReviewWindowClosed("This meetup was cancelled: it cannot be reviewed.")
     if now < announcement.ends_at:
-        raise Conflict("Reviews open when the meetup has ended.", code="review_window_closed")
+        raise ReviewWindowClosed()
     if not announcement.in_review_window(now):
-        raise Conflict(
-            f"Reviews close {REVIEW_WINDOW.days} days after the meetup has ended.",
-            code="review_window_closed",
+        raise ReviewWindowClosed(
+            f"Reviews close {REVIEW_WINDOW.days} days after the meetup has ended."
         )
 
 
@@ -192,9 +187,7 @@ async def create_review(
         .returning(col(Review.id))
     )
     if review_id is None:
-        raise Conflict(
-            "You have already reviewed this person for this meetup.", code="already_reviewed"
-        )
+        raise AlreadyReviewed()
     await users_service.move_rating(
         session, data.target_user_id, as_host=role is TargetRole.host, score=data.score, step=+1
     )

@@ -24,6 +24,7 @@ from app.core.logging import get_logger
 from app.core.security import TokenClaims
 from app.models.auth import AuthSession
 from app.models.users import User
+from app.sessions.errors import TokenReused
 from app.sessions.schemas import TokenPair
 
 log = get_logger(__name__)
@@ -136,12 +137,7 @@ async def refresh(tx: Tx, *, refresh_token: str) -> TokenPair:
         # A spent token of this family came back: it was stolen, or the holder was. End everything.
         await end_every_session(tx.session, user)
         log.warning("refresh_token_reused", user_id=str(user.id), session_id=str(auth_session.id))
-        raise NotAuthenticated(
-            "This refresh token was already used. Every session of this account has been ended; "
-            "sign in again.",
-            code="token_reused",
-            persist=True,
-        )
+        raise TokenReused(persist=True)
     auth_session.refreshed_at = clock.now()
     return issue_pair(user, auth_session)
 

@@ -7,13 +7,16 @@ import uuid
 from fastapi import APIRouter, Response
 
 from app.core.db import Transaction
-from app.core.errors import BadRequest, NotAuthenticated, NotFound, errors
+from app.core.errors import NotAuthenticated, NotFound, errors
 from app.core.pagination import Page, Pagination
 from app.sessions.dependencies import CurrentUser
 from app.users import service
+from app.users.errors import CannotFollowSelf
 from app.users.schemas import UserPrivate, UserPublic, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+FOLLOW_ERRORS = errors(CannotFollowSelf, NotAuthenticated, NotFound)
 
 
 @router.patch("/me", response_model=UserPrivate, responses=errors(NotAuthenticated))
@@ -28,18 +31,14 @@ async def profile(user_id: uuid.UUID, tx: Transaction) -> UserPublic:
     return UserPublic.of(await service.get_active_user(tx.session, user_id))
 
 
-@router.put(
-    "/{user_id}/follow", status_code=204, responses=errors(BadRequest, NotAuthenticated, NotFound)
-)
+@router.put("/{user_id}/follow", status_code=204, responses=FOLLOW_ERRORS)
 async def follow(user_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> Response:
     """Follow a user (idempotent)."""
     await service.follow(tx, user, user_id)
     return Response(status_code=204)
 
 
-@router.delete(
-    "/{user_id}/follow", status_code=204, responses=errors(BadRequest, NotAuthenticated, NotFound)
-)
+@router.delete("/{user_id}/follow", status_code=204, responses=FOLLOW_ERRORS)
 async def unfollow(user_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> Response:
     """Stop following a user (idempotent)."""
     await service.unfollow(tx, user, user_id)

@@ -11,10 +11,11 @@ from sqlmodel import col
 
 from app.core import clock, security
 from app.core.db import Tx
-from app.core.errors import BadRequest, NotFound
+from app.core.errors import NotFound
 from app.core.pagination import PageParams, paginate_rows
 from app.models.users import Follow, Role, User
 from app.sessions import service as sessions
+from app.users.errors import CannotFollowSelf
 from app.users.schemas import AdminUserUpdate, UserUpdate
 
 
@@ -39,7 +40,7 @@ async def update_me(tx: Tx, user: User, data: UserUpdate) -> User:
 
 async def follow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
     if followee_id == follower.id:
-        raise BadRequest("You cannot follow yourself.", code="cannot_follow_self")
+        raise CannotFollowSelf()
     await get_active_user(tx.session, followee_id)
     inserted = await tx.session.scalar(
         insert(Follow)
@@ -53,7 +54,7 @@ async def follow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
 
 async def unfollow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
     if followee_id == follower.id:
-        raise BadRequest("You cannot follow yourself.", code="cannot_follow_self")
+        raise CannotFollowSelf()
     if await tx.session.get(User, followee_id) is None:
         raise NotFound("No such user.")
     deleted = await tx.session.scalar(

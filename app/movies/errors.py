@@ -1,0 +1,14 @@
+"""The movies domain's errors: each a machine code, its docstring (when it happens, quoted by the
+OpenAPI) and its default message."""
+
+from __future__ import annotations
+
+from app.core.errors import Conflict
+
+
+class DuplicateMovie(Conflict):
+    """The catalog has a movie of the same title (any case) and year (an unknown year equals an
+    unknown year)."""
+
+    code = "duplicate_movie"
+    detail = "The catalog already has this movie."

@@ -1,0 +1,13 @@
+"""The users domain's errors: each a machine code, its docstring (when it happens, quoted by the
+OpenAPI) and its default message."""
+
+from __future__ import annotations
+
+from app.core.errors import BadRequest
+
+
+class CannotFollowSelf(BadRequest):
+    """Following or unfollowing oneself."""
+
+    code = "cannot_follow_self"
+    detail = "You cannot follow yourself."
