@@ -11,7 +11,6 @@ from fastapi.routing import APIRoute
 
 from app import __version__
 from app import models as _tables  # noqa: F401  # every table registered before the first query
-from app.admin.analytics_router import router as admin_analytics_router
 from app.admin.pages import router as admin_pages_router
 from app.admin.router import router as admin_router
 from app.announcements.router import router as announcements_router
@@ -107,7 +106,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reviews_router,
         notifications_router,
         admin_router,
-        admin_analytics_router,
     ):
         _summaries_from_docstrings(router)
         app.include_router(router, prefix=API_PREFIX)

@@ -1,4 +1,4 @@
-"""/api/v1/admin: account management and the background jobs (analytics has its own router)."""
+"""/api/v1/admin: account management, the analytics report and the background jobs."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from typing import Annotated
 from arq.connections import ArqRedis
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from app.admin import jobs
-from app.admin.errors import JobNotAbortable, JobNotFailed, RedisUnavailable
+from app.admin import analytics, jobs
+from app.admin.analytics import AnalyticsReport
+from app.admin.errors import InvalidDateRange, JobNotAbortable, JobNotFailed, RedisUnavailable
 from app.admin.jobs import JobState, JobView
 from app.core.db import Transaction
 from app.core.errors import Forbidden, NotAuthenticated, NotFound, errors
 from app.core.pagination import Page, Pagination
+from app.core.validation import BoundedDate
 from app.sessions.dependencies import AdminUser
 from app.users import service as users_service
 from app.users.schemas import AdminUserUpdate, UserAdminView
@@ -40,6 +42,27 @@ async def update_user(
 ) -> UserAdminView:
     """Change a user's role or (de)activate them; a deactivated user's tokens stop working."""
     return UserAdminView.of(await users_service.admin_update_user(tx, user_id, body))
+
+
+@router.get(
+    "/analytics",
+    response_model=AnalyticsReport,
+    responses=errors(NotAuthenticated, Forbidden, InvalidDateRange),
+)
+async def get_analytics(
+    _: AdminUser,
+    tx: Transaction,
+    date_from: Annotated[
+        BoundedDate | None,
+        Query(description="First UTC day of the period (default: 29 days before date_to)"),
+    ] = None,
+    date_to: Annotated[
+        BoundedDate | None,
+        Query(description="Last UTC day of the period, inclusive (default: today)"),
+    ] = None,
+) -> AnalyticsReport:
+    """Report: users, announcements and bookings by status, fill rate, notifications, top movies and hosts, per-day series."""
+    return await analytics.report(tx.session, date_from=date_from, date_to=date_to)
 
 
 @router.get(

@@ -1,4 +1,4 @@
-"""Settings from the environment (and an optional `.env`), named as in API.md "Running it"."""
+"""Settings from the environment (and an optional `.env`), as listed in the README's "Settings"."""
 
 from __future__ import annotations
 

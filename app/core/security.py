@@ -1,7 +1,7 @@
 """Passwords (passlib + argon2) and tokens (python-jose). The only module that imports either.
 
-python-jose is configured as ARCHITECTURE.md's pitfalls say: HS256 only, with the algorithm list
-given explicitly on decode, so a token naming `none` or an asymmetric algorithm is refused, and
+python-jose is configured defensively: HS256 only, with the algorithm list given explicitly on
+decode, so a token naming `none` or an asymmetric algorithm is refused, and
 `exp`, `sub`, `type` and `jti` are required.
 """
 

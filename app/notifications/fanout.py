@@ -97,7 +97,7 @@ def _uuids(values: Any) -> list[uuid.UUID]:
 
 
 def _booking_notices(c: _Context) -> list[Notice]:
-    """The notices of a booking event (see API.md "Notifications" for who gets what)."""
+    """The notices of a booking event (docs/api.md "Notifications" says who gets what)."""
     a, b, payload, kind = c.announcement, c.booking, c.event.payload, c.event.kind
     assert b is not None
     host, guest = a.author_id, b.guest_id

@@ -1,4 +1,4 @@
-"""Who may call what: every route of API.md, called by an anonymous caller, a member who neither
+"""Who may call what: every route of docs/api.md, called by an anonymous caller, a member who neither
 owns nor takes part in anything, a moderator and an admin (neither of them involved either).
 
 One row per route: the status each of the four gets. 401 without a token; 403 for a role or an
