@@ -160,6 +160,9 @@ async def request_seats(
     events.enqueue_processing(tx, event_id)
     BOOKINGS.labels(status.value).inc()
     log.info("booking_created", booking_id=str(booking_id), status=status.value)
+    # The hot paths build their answer from their own statement's row, whose columns are the
+    # response's (a field added to bookings is added to that SQL anyway), without validating what
+    # the database just returned; every other view of a booking is BookingPublic.of(row).
     return BookingPublic.model_construct(
         id=booking_id,
         announcement=BookingAnnouncement.model_construct(
