@@ -7,7 +7,7 @@ from app.models.announcements import Announcement, AnnouncementFavorite, Announc
 from app.models.auth import AuthSession, OneTimeCode
 from app.models.bookings import Booking
 from app.models.mail import EmailMessage
-from app.models.movies import Movie
+from app.models.movies import Movie, MovieFollow, MovieReview, MovieReviewLike
 from app.models.notifications import Notification
 from app.models.reviews import Review
 from app.models.users import Follow, User
@@ -23,6 +23,9 @@ __all__ = [
     "Follow",
     "IdempotencyRecord",
     "Movie",
+    "MovieFollow",
+    "MovieReview",
+    "MovieReviewLike",
     "Notification",
     "OneTimeCode",
     "Review",

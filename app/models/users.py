@@ -70,6 +70,8 @@ class User(TimestampedTable, table=True):
     # show them without a count or an average per row.
     followers_count: int = _counter()
     following_count: int = _counter()
+    # Mutual follows: moved when a follow makes or breaks one (under both users' row locks).
+    friends_count: int = _counter()
     hosted_count: int = _counter()
     host_rating_sum: int = _counter()
     host_rating_count: int = _counter()

@@ -65,3 +65,27 @@ async def test_two_migrations_at_once_take_turns() -> None:
         ]
         assert [await asyncio.wait_for(p.wait(), 120) for p in processes] == [0, 0, 0]
         assert {"user_account", "booking"} <= await _tables(plain)
+
+
+async def test_the_migrations_make_the_schema_the_models_describe() -> None:
+    """Alembic's autogenerate finds nothing to add, drop or change: a column, index or
+    constraint added to a model without its migration (or the reverse) fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from app.models import metadata
+
+    async with fresh_database("migration_drift") as (url, _):
+        await asyncio.to_thread(upgrade, url)
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                diff = await conn.run_sync(
+                    lambda sync: compare_metadata(
+                        MigrationContext.configure(sync, opts={"compare_type": True}), metadata
+                    )
+                )
+        finally:
+            await engine.dispose()
+    assert diff == []
