@@ -23,7 +23,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, Select, cast, func, or_, select, true
+from sqlalchemy import ColumnElement, Float, Select, Subquery, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.elements import SQLCoreOperations
@@ -38,6 +38,7 @@ from app.core.pagination import PageParams, Total, count_capped, page_total
 from app.models.announcements import Announcement, AnnouncementFavorite, AnnouncementStatus
 from app.models.bookings import Booking, BookingStatus
 from app.models.users import User
+from app.users import service as users_service
 
 A = Announcement
 
@@ -223,8 +224,10 @@ async def list_favorites(
 
 
 async def announcement_view(
-    session: AsyncSession, announcement_id: uuid.UUID
+    session: AsyncSession, announcement_id: uuid.UUID, viewer: User | None = None
 ) -> AnnouncementPublic:
+    """The full view; `friends_going` (the viewer's friends among the approved guests) only for
+    a signed-in viewer, else null."""
     row = (await session.execute(_with_author().where(col(A.id) == announcement_id))).first()
     if row is None:
         raise NotFound("No such announcement.")
@@ -240,8 +243,15 @@ async def announcement_view(
             .order_by(col(Booking.approved_at), col(Booking.created_at), col(Booking.id))
         )
     ).all()
+    guest_list = [(seats, user) for seats, user in guests]
+    friends_going = None
+    if viewer is not None:
+        friends = await users_service.friend_ids_among(
+            session, viewer.id, [user.id for _, user in guest_list]
+        )
+        friends_going = [user for _, user in guest_list if user.id in friends]
     return AnnouncementPublic.build(
-        announcement, author, [(seats, user) for seats, user in guests], clock.now()
+        announcement, author, guest_list, clock.now(), friends_going=friends_going
     )
 
 
@@ -260,3 +270,28 @@ async def short_link_target(session: AsyncSession, code: str) -> str:
         if booking_id is not None:
             return f"bookings/{booking_id}"
     raise NotFound("No such short link.")
+
+
+def upcoming_per_movie(now: datetime) -> Subquery:
+    """(movie_id, upcoming): how many meetups of each catalog film are still open to bookings
+    (not cancelled, not started), read from the partial index of upcoming meetups."""
+    return (
+        select(col(A.movie_id).label("movie_id"), func.count().label("upcoming"))
+        .where(col(A.movie_id).is_not(None), A.is_open_at(now))
+        .group_by(col(A.movie_id))
+        .subquery("upcoming_per_movie")
+    )
+
+
+async def upcoming_counts(
+    session: AsyncSession, movie_ids: list[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, int]:
+    """The films' upcoming meetups, for a page of films (one query)."""
+    if not movie_ids:
+        return {}
+    rows = await session.execute(
+        select(col(A.movie_id), func.count())
+        .where(col(A.movie_id).in_(movie_ids), A.is_open_at(now))
+        .group_by(col(A.movie_id))
+    )
+    return {movie_id: count for movie_id, count in rows.all() if movie_id is not None}

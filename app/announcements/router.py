@@ -50,7 +50,7 @@ from app.core.errors import (
 )
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, Pagination
-from app.sessions.dependencies import CurrentUser
+from app.sessions.dependencies import CurrentUser, OptionalUser
 
 router = APIRouter(tags=["announcements"])
 
@@ -104,9 +104,12 @@ async def list_announcements(
     response_model=AnnouncementPublic,
     responses=errors(NotFound),
 )
-async def get_announcement(announcement_id: uuid.UUID, tx: Transaction) -> AnnouncementPublic:
-    """One meetup in full, with its guest list."""
-    return await queries.announcement_view(tx.session, announcement_id)
+async def get_announcement(
+    announcement_id: uuid.UUID, viewer: OptionalUser, tx: Transaction
+) -> AnnouncementPublic:
+    """One meetup in full, with its guest list (and, for a signed-in caller, their friends
+    among the guests)."""
+    return await queries.announcement_view(tx.session, announcement_id, viewer)
 
 
 @router.patch(
@@ -132,7 +135,7 @@ async def update_announcement(
 ) -> AnnouncementPublic:
     """Change a meetup (its author or an admin); guests with active bookings are told."""
     await service.update_announcement(tx, user=user, announcement_id=announcement.id, data=body)
-    return await queries.announcement_view(tx.session, announcement.id)
+    return await queries.announcement_view(tx.session, announcement.id, user)
 
 
 @router.post(
@@ -150,7 +153,7 @@ async def cancel_announcement(
     await service.cancel_announcement(
         tx, user=user, announcement_id=announcement.id, reason=body.reason if body else None
     )
-    return await queries.announcement_view(tx.session, announcement.id)
+    return await queries.announcement_view(tx.session, announcement.id, user)
 
 
 @router.delete(

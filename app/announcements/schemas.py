@@ -192,6 +192,11 @@ class GuestListEntry(View):
     guest_rating: Rating
 
 
+class FriendGoing(View):
+    id: uuid.UUID
+    name: str
+
+
 class AnnouncementListItem(View):
     """A meetup in a list."""
 
@@ -241,6 +246,10 @@ class AnnouncementPublic(AnnouncementListItem):
     waitlist_count: int
     cancelled_at: datetime | None
     cancel_reason: str | None
+    friends_going: list[FriendGoing] | None = Field(
+        description="The signed-in caller's friends (mutual follows) among the approved "
+        "guests; null for an anonymous caller"
+    )
 
     @classmethod
     def build(
@@ -249,6 +258,7 @@ class AnnouncementPublic(AnnouncementListItem):
         author: User,
         guests: list[tuple[int, User]],
         now: datetime,
+        friends_going: list[User] | None = None,
     ) -> Self:
         return cls.of(
             announcement,
@@ -256,4 +266,5 @@ class AnnouncementPublic(AnnouncementListItem):
             guest_list=[
                 GuestListEntry.of(user, user_id=user.id, seats=seats) for seats, user in guests
             ],
+            friends_going=friends_going,
         )

@@ -155,7 +155,7 @@ def _json_safe(value: Any) -> Any:
 async def announce(tx: Tx, *, author: User, data: AnnouncementCreate) -> AnnouncementPublic:
     """Create the meetup (below) and answer with its full view."""
     announcement = await create_announcement(tx, author=author, data=data)
-    return await queries.announcement_view(tx.session, announcement.id)
+    return await queries.announcement_view(tx.session, announcement.id, author)
 
 
 async def create_announcement(tx: Tx, *, author: User, data: AnnouncementCreate) -> Announcement:

@@ -3,7 +3,7 @@ OpenAPI) and its default message."""
 
 from __future__ import annotations
 
-from app.core.errors import Conflict
+from app.core.errors import BadRequest, Conflict
 
 
 class DuplicateMovie(Conflict):
@@ -12,3 +12,10 @@ class DuplicateMovie(Conflict):
 
     code = "duplicate_movie"
     detail = "The catalog already has this movie."
+
+
+class CannotLikeOwn(BadRequest):
+    """A user likes (or unlikes) their own film review."""
+
+    code = "cannot_like_own"
+    detail = "You cannot like your own review."

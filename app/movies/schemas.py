@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-from app.core.schemas import View
+from app.core.schemas import Created, Modified, View
 from app.core.validation import MULTI_LINE, SINGLE_LINE, SingleLineText
+from app.users.schemas import Rating
 
 
 def _clean_genres(values: list[str]) -> list[str]:
@@ -58,7 +66,7 @@ class MovieUpdate(BaseModel):
 
 
 class MoviePublic(View):
-    """A film of the catalog."""
+    """A film of the catalog, with what its community made of it."""
 
     id: uuid.UUID
     title: str
@@ -66,3 +74,56 @@ class MoviePublic(View):
     genres: list[str]
     runtime_minutes: int | None
     description: str
+    rating: Rating = Field(description="Visible film reviews: average score 1..10, and count")
+    followers_count: int
+    upcoming_meetups_count: int = Field(description="Meetups of the film not started or cancelled")
+
+
+MovieSort = Literal["title", "-rating", "-upcoming"]
+
+Score = Annotated[int, Field(ge=1, le=10, description="1 (worst) .. 10 (best)")]
+ReviewText = Annotated[str, Field(max_length=4000), MULTI_LINE]
+
+
+class MovieReviewCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    score: Score
+    text: ReviewText | None = None
+
+
+class MovieReviewUpdate(BaseModel):
+    """Only the fields sent change; `text: null` removes the text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: Score | None = None
+    text: ReviewText | None = None
+
+    @model_validator(mode="after")
+    def _score_not_null(self) -> MovieReviewUpdate:
+        if "score" in self.model_fields_set and self.score is None:
+            raise ValueError("cannot be null: score")
+        return self
+
+
+class MovieReviewAuthor(View):
+    id: uuid.UUID
+    name: str
+
+
+class MovieReviewPublic(View):
+    """A review of a film. Hidden ones are listed to nobody and count in no rating."""
+
+    id: uuid.UUID
+    movie_id: uuid.UUID
+    author: MovieReviewAuthor
+    score: int
+    text: str | None
+    likes_count: int
+    hidden: bool = Field(description="Hidden by a moderator")
+    created: Created
+    modified: Modified
+
+
+MovieReviewSort = Literal["-likes", "-created"]

@@ -3,38 +3,75 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Float, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from app.announcements import queries as announcement_queries
 from app.announcements import service as announcements_service
 from app.core import clock, search
 from app.core.db import Tx
 from app.core.errors import Forbidden, NotFound
-from app.core.pagination import PageParams, paginate_rows
+from app.core.pagination import PageParams, Total, paginate_rows
 from app.models.movies import Movie
 from app.models.users import Role, User
 from app.movies.errors import DuplicateMovie
-from app.movies.schemas import MovieCreate, MovieUpdate
+from app.movies.schemas import MovieCreate, MoviePublic, MovieSort, MovieUpdate
+
+
+def _average() -> ColumnElement[float | Decimal]:
+    return cast(col(Movie.rating_sum), Float) / func.nullif(col(Movie.rating_count), 0)
 
 
 async def list_movies(
-    session: AsyncSession, *, q: str | None, genre: str | None, page: PageParams
-) -> tuple[list[Movie], int]:
+    session: AsyncSession,
+    *,
+    q: str | None,
+    genre: str | None,
+    sort: MovieSort = "title",
+    page: PageParams,
+) -> tuple[list[MoviePublic], Total]:
+    """The catalog, filtered; by title A-Z, by rating (best first, unrated last) or by the
+    number of upcoming meetups (most first); ties by title."""
+    now = clock.now()
     conditions: list[ColumnElement[bool]] = []
     if q and (match := search.matches_text(col(Movie.search_vector), q)) is not None:
         conditions.append(match)
     if genre:
         conditions.append(col(Movie.genres).contains([genre.strip().lower()]))
-    query = (
-        select(Movie)
-        .where(*conditions)
-        .order_by(func.lower(col(Movie.title)), col(Movie.year), col(Movie.id))
+    by_title = (func.lower(col(Movie.title)), col(Movie.year), col(Movie.id))
+    query = select(Movie).where(*conditions)
+    if sort == "-rating":
+        query = query.order_by(
+            _average().desc().nulls_last(), col(Movie.rating_count).desc(), *by_title
+        )
+    elif sort == "-upcoming":
+        upcoming = announcement_queries.upcoming_per_movie(now)
+        query = query.outerjoin(upcoming, upcoming.c.movie_id == col(Movie.id)).order_by(
+            func.coalesce(upcoming.c.upcoming, 0).desc(), *by_title
+        )
+    else:
+        query = query.order_by(*by_title)
+    movies, total = await paginate_rows(session, query, page)
+    return await movie_views(session, movies, now), total
+
+
+async def movie_views(
+    session: AsyncSession, movies: list[Movie], now: datetime | None = None
+) -> list[MoviePublic]:
+    """The API's view of films, with their upcoming meetups counted in one query."""
+    counts = await announcement_queries.upcoming_counts(
+        session, [movie.id for movie in movies], now or clock.now()
     )
-    rows, total = await paginate_rows(session, query, page)
-    return rows, total
+    return [MoviePublic.of(m, upcoming_meetups_count=counts.get(m.id, 0)) for m in movies]
+
+
+async def movie_view(session: AsyncSession, movie: Movie) -> MoviePublic:
+    return (await movie_views(session, [movie]))[0]
 
 
 async def get_movie(session: AsyncSession, movie_id: uuid.UUID) -> Movie:

@@ -22,7 +22,8 @@ class ReviewWindowClosed(Conflict):
 
 
 class AlreadyReviewed(Conflict):
-    """The caller already reviewed this person for this meetup."""
+    """The caller already reviewed this person for this meetup, or this film (one review per
+    user and film)."""
 
     code = "already_reviewed"
     detail = "You have already reviewed this person for this meetup."

@@ -57,3 +57,10 @@ async def following(user_id: uuid.UUID, page: Pagination, tx: Transaction) -> Pa
     """Whom this user follows, newest first."""
     users, total = await service.list_following(tx.session, user_id, page)
     return Page(items=[UserPublic.of(u) for u in users], total=total, **page.model_dump())
+
+
+@router.get("/{user_id}/friends", response_model=Page[UserPublic], responses=errors(NotFound))
+async def friends(user_id: uuid.UUID, page: Pagination, tx: Transaction) -> Page[UserPublic]:
+    """The user's friends: those who follow them and whom they follow, newest friendship first."""
+    users, total = await service.list_friends(tx.session, user_id, page)
+    return Page(items=[UserPublic.of(u) for u in users], total=total, **page.model_dump())

@@ -32,6 +32,7 @@ class UserPublic(View):
     guest_rating: Rating
     followers_count: int
     following_count: int
+    friends_count: int = Field(description="Mutual follows")
     hosted_count: int = Field(
         description="Announcements this user posted that are not cancelled (past ones included)"
     )

@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import BindParameter, Integer, Update, bindparam, case, delete, func, select, update
+from sqlalchemy import (
+    BindParameter,
+    Integer,
+    Select,
+    Update,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from app.core import clock, security
@@ -105,9 +118,70 @@ _MOVE_FOLLOW_COUNTERS = _build_move_follow_counters()
 async def _move_follow_counters(
     session: AsyncSession, follower_id: uuid.UUID, followee_id: uuid.UUID, step: int
 ) -> None:
+    """Move the follower and followee counts, and the friends counts of both when the follow
+    just made (or broke) a mutual one.
+
+    The reverse follow is read in a statement of its own, after the first has taken both users'
+    row locks: a follow the other way committed while we waited is then visible. (Read inside
+    the locking statement, it would come from that statement's older snapshot, and two users
+    following each other at the same moment would both miss the friendship.)"""
     await session.execute(
         _MOVE_FOLLOW_COUNTERS, {"follower": follower_id, "followee": followee_id, "step": step}
     )
+    reverse = exists().where(
+        col(Follow.follower_id) == followee_id, col(Follow.followee_id) == follower_id
+    )
+    if await session.scalar(select(reverse)):
+        await session.execute(
+            update(User)
+            .where(col(User.id).in_([follower_id, followee_id]))
+            .values(friends_count=col(User.friends_count) + step)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _friends_of(user_id: uuid.UUID) -> Select[User]:
+    """The users who follow `user_id` and whom `user_id` follows, friendship's start newest first."""
+    theirs = aliased(Follow, name="theirs")
+    mine = aliased(Follow, name="mine")
+    return (
+        select(User)
+        .join(theirs, col(theirs.follower_id) == col(User.id))
+        .join(mine, col(mine.followee_id) == col(User.id))
+        .where(
+            col(theirs.followee_id) == user_id,
+            col(mine.follower_id) == user_id,
+            col(User.is_active).is_(True),
+        )
+        .order_by(func.greatest(col(theirs.created_at), col(mine.created_at)).desc(), col(User.id))
+    )
+
+
+async def list_friends(
+    session: AsyncSession, user_id: uuid.UUID, page: PageParams
+) -> tuple[list[User], int]:
+    await get_active_user(session, user_id)
+    rows, total = await paginate_rows(session, _friends_of(user_id), page)
+    return rows, total
+
+
+async def friend_ids_among(
+    session: AsyncSession, user_id: uuid.UUID, candidates: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of `candidates` are friends of `user_id` (one query)."""
+    if not candidates:
+        return set()
+    theirs = aliased(Follow, name="theirs")
+    rows = await session.scalars(
+        select(col(Follow.followee_id))
+        .join(
+            theirs,
+            (col(theirs.follower_id) == col(Follow.followee_id))
+            & (col(theirs.followee_id) == col(Follow.follower_id)),
+        )
+        .where(col(Follow.follower_id) == user_id, col(Follow.followee_id).in_(candidates))
+    )
+    return set(rows)
 
 
 async def is_following(

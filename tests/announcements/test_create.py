@@ -76,8 +76,9 @@ async def test_created_meetup_shows_every_contract_field(
     assert body["tags"] == ["tarkovsky", "sci-fi"]
     assert (body["guest_list"], body["waitlist_count"], body["likes_count"]) == ([], 0, 0)
     assert body["short_url"].startswith("http://meetup.test/s/")
+    assert body["friends_going"] == []  # the author is signed in; no guest yet
     fetched = await client.get(f"{API}/{body['id']}")
-    assert fetched.json() == body
+    assert fetched.json() == {**body, "friends_going": None}  # anonymous: not said
 
 
 async def test_catalog_movie_gives_title_and_default_duration(

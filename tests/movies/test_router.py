@@ -40,6 +40,9 @@ async def test_moderator_adds_a_movie_and_anyone_reads_it(
         "genres": ["drama", "sci-fi"],
         "runtime_minutes": 162,
         "description": "A guide leads two men into the Zone.",
+        "rating": {"average": None, "count": 0},
+        "followers_count": 0,
+        "upcoming_meetups_count": 0,
     }
     assert (await client.get(f"{API}/{movie['id']}")).json() == movie
 

@@ -29,6 +29,7 @@ async def test_public_profile_shows_counts_and_empty_ratings(
         "guest_rating": {"average": None, "count": 0},
         "followers_count": 0,
         "following_count": 0,
+        "friends_count": 0,
         "hosted_count": 0,
     }
     assert "email" not in response.text
