@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.schemas import View
+from app.core.schemas import Patch, View
 from app.core.validation import MULTI_LINE, SINGLE_LINE, SingleLineText
 
 
@@ -45,10 +45,11 @@ class MovieCreate(BaseModel):
     description: Description = ""
 
 
-class MovieUpdate(BaseModel):
-    """Only the fields sent change. `year` and `runtime_minutes` may be set to null (unknown)."""
+class MovieUpdate(Patch):
+    """Only the fields sent change. `year` and `runtime_minutes` may be set to null (unknown);
+    null for `title`, `genres` or `description` is a 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    clearable: ClassVar[frozenset[str]] = frozenset({"year", "runtime_minutes"})
 
     title: Title | None = None
     year: Year | None = None

@@ -109,10 +109,7 @@ async def update_movie(tx: Tx, *, user: User, movie_id: uuid.UUID, data: MovieUp
     )
     if movie is None:
         raise NotFound("No such movie.")
-    changes = data.model_dump(exclude_unset=True)
-    for required in ("title", "genres", "description"):
-        if required in changes and changes[required] is None:
-            changes.pop(required)  # null means "no change" for fields that cannot be empty
+    changes = data.model_dump(exclude_unset=True)  # null only for year and runtime_minutes
     title, year = changes.get("title", movie.title), changes.get("year", movie.year)
     if "title" in changes or "year" in changes:
         await _check_unique(tx.session, title, year, exclude=movie.id)
