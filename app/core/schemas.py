@@ -38,15 +38,17 @@ class _Overlay:
         return values[name] if name in values else getattr(self._row, name)
 
 
-class View(BaseModel):
-    """A response model built from an object's attributes (see the module's docstring).
+class ResponseModel(BaseModel):
+    """A response body. Every field is always in it, so its schema lists each one as required,
+    those with a default too (pydantic would leave them optional)."""
 
-    Every field is always in the body, so the response schema lists each one as required, those
-    with a default too (pydantic would leave them optional)."""
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
-    model_config = ConfigDict(
-        from_attributes=True, json_schema_serialization_defaults_required=True
-    )
+
+class View(ResponseModel):
+    """A response model built from an object's attributes (see the module's docstring)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     @classmethod
     def of(cls, row: object, /, **values: Any) -> Self:

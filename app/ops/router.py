@@ -10,13 +10,13 @@ from pydantic import BaseModel
 
 from app.admin.jobs import collect_metrics
 from app.core.metrics import render
-from app.core.schemas import ApiEnum
+from app.core.schemas import ApiEnum, ResponseModel
 from app.ops import service
 
 router = APIRouter(tags=["operations"])
 
 
-class Health(BaseModel):
+class Health(ResponseModel):
     status: Literal["ok"] = "ok"
 
 
