@@ -26,6 +26,7 @@ from tests.support.smtp import Mailbox
 
 RunWorker = Callable[[], Awaitable[int]]
 PACKAGE = "meetup_sdk"
+SCHEMA_FILE = "openapi.json"
 BIN = Path(sys.executable).parent
 
 
@@ -33,7 +34,7 @@ BIN = Path(sys.executable).parent
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ModuleType, str]]:
     """The generated package (imported) and the generator's output."""
     root = tmp_path_factory.mktemp("sdk")
-    schema = root / "openapi.json"
+    schema = root / SCHEMA_FILE
     schema.write_text(json.dumps(create_app().openapi()), encoding="utf-8")
     # The generator's post hooks run ruff from PATH: this environment's.
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -99,6 +100,9 @@ async def test_a_generated_client_drives_a_meetup_end_to_end(
 
     anonymous = sdk.Client(base_url="http://test")
     anonymous.set_async_httpx_client(_http(app))
+    # The client was generated from the schema the app serves.
+    served = (await anonymous.get_async_httpx_client().get("/openapi.json")).json()
+    assert served == json.loads((Path(sdk.__file__).parents[1] / SCHEMA_FILE).read_text())
 
     async def sign_up(email: str, name: str) -> Any:
         body = models.RegisterRequest(email=email, password=DEFAULT_PASSWORD, name=name)
