@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
-from app import __version__
+from app import __version__, api_schema
 from app import models as _tables  # noqa: F401  # every table registered before the first query
 from app.admin.pages import router as admin_pages_router
 from app.admin.router import router as admin_router
@@ -41,7 +41,8 @@ Movie Meetup: hosts announce film screenings ("Stalker, Friday 19:00, my place, 
 guests find them and request seats, hosts approve, nobody is overbooked, everyone is reminded,
 and afterwards host and guests rate each other.
 
-Errors are `{"detail": "...", "code": "..."}`; every response carries `X-Request-ID`.
+Errors are `{"detail": "...", "code": "..."}`; every response carries `X-Request-ID`. To generate
+a client from this schema, see docs/clients.md.
 Authenticate with `Authorization: Bearer <access token>` (the **Authorize** button uses
 `POST /api/v1/auth/token`).
 """
@@ -73,7 +74,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        generate_unique_id_function=api_schema.operation_id,
+        servers=[{"url": "/", "description": "This server"}],
+        license_info={"name": "MIT", "identifier": "MIT"},
     )
+    api_schema.document(app)
     app.state.settings = settings
     install_error_handlers(app)
     # Inside CORS, so that a 413 carries the CORS headers a browser needs to read it.

@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from app.admin.errors import InvalidDateRange
 from app.core import clock
+from app.core.schemas import ResponseModel
 from app.models.announcements import Announcement, AnnouncementStatus
 from app.models.bookings import Booking, BookingStatus
 from app.models.mail import EmailMessage, EmailStatus
@@ -36,7 +37,7 @@ TOP = 10
 # --- the response -----------------------------------------------------------------------------
 
 
-class RoleCounts(BaseModel):
+class RoleCounts(ResponseModel):
     member: int = 0
     moderator: int = 0
     admin: int = 0
@@ -50,7 +51,7 @@ class UserStats(BaseModel):
     new_in_range: int = Field(description="Accounts created in the period")
 
 
-class AnnouncementStatusCounts(BaseModel):
+class AnnouncementStatusCounts(ResponseModel):
     open: int = 0
     full: int = 0
     started: int = 0
@@ -64,7 +65,7 @@ class AnnouncementStats(BaseModel):
     created_in_range: int = Field(description="Announcements created in the period")
 
 
-class BookingStatusCounts(BaseModel):
+class BookingStatusCounts(ResponseModel):
     pending: int = 0
     approved: int = 0
     rejected: int = 0

@@ -46,6 +46,7 @@ from app.core import metrics
 from app.core.errors import NotFound
 from app.core.logging import get_logger
 from app.core.redis import WORKER_HEALTH_PREFIX
+from app.core.schemas import ResponseModel
 
 log = get_logger(__name__)
 
@@ -62,7 +63,7 @@ class JobState(enum.StrEnum):
     failed = "failed"
 
 
-class JobView(BaseModel):
+class JobView(ResponseModel):
     id: str
     function: str
     args: str = Field(description="The job's arguments, shortened")

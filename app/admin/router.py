@@ -37,7 +37,7 @@ JobId = Annotated[str, Path(max_length=300, description="The arq job id")]
     response_model=UserAdminView,
     responses=errors(NotAuthenticated, Forbidden, NotFound),
 )
-async def update_user(
+async def admin_update_user(
     user_id: uuid.UUID, body: AdminUserUpdate, _: AdminUser, tx: Transaction
 ) -> UserAdminView:
     """Change a user's role or (de)activate them; a deactivated user's tokens stop working."""

@@ -5,17 +5,29 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import Depends, Query
 from pydantic import AfterValidator, Field
 
 from app.core.db import Transaction
 from app.core.errors import NotFound
+from app.core.schemas import ApiEnum
 from app.core.validation import BoundedDatetime, SingleLineText, bounded_date
 from app.models.announcements import Announcement, AnnouncementStatus
 
-Sort = Literal["event_time", "-event_time", "-created", "-host_rating", "-likes"]
+
+class AnnouncementSort(ApiEnum):
+    """The orders of GET /announcements."""
+
+    event_time = "event_time"
+    event_time_desc = "-event_time"
+    created_desc = "-created"
+    host_rating_desc = "-host_rating"
+    likes_desc = "-likes"
+
+
+Sort = AnnouncementSort
 
 
 async def _existing_announcement(announcement_id: uuid.UUID, tx: Transaction) -> Announcement:
@@ -44,7 +56,7 @@ class AnnouncementFilters:
     sub_only: bool | None = None
     tags: list[str] = field(default_factory=list)
     statuses: list[AnnouncementStatus] = field(default_factory=list)
-    sort: Sort = "event_time"
+    sort: Sort = Sort.event_time
 
 
 # An instant, or a whole UTC day; both within the bounds of app.core.validation, so that the
@@ -121,7 +133,7 @@ async def announcement_filters(
             description="`event_time` (default, soonest first), `-event_time`, `-created` "
             "(newest first), `-host_rating` (best-rated hosts first, unrated last), `-likes`"
         ),
-    ] = "event_time",
+    ] = Sort.event_time,
 ) -> AnnouncementFilters:
     return AnnouncementFilters(
         q=q,

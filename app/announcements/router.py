@@ -180,7 +180,7 @@ async def delete_announcement(
         **errors(NotFound),
     },
 )
-async def calendar(announcement: ExistingAnnouncement) -> Response:
+async def get_announcement_calendar(announcement: ExistingAnnouncement) -> Response:
     """The meetup as an iCalendar (.ics) event, in its local time zone."""
     return Response(
         content=build_ics(announcement),
@@ -195,14 +195,16 @@ _TOGGLE: dict[str, Any] = {"status_code": 204, "responses": errors(NotAuthentica
 
 
 @router.put("/announcements/{announcement_id}/like", **_TOGGLE)
-async def like(user: CurrentUser, announcement: ExistingAnnouncement, tx: Transaction) -> Response:
+async def like_announcement(
+    user: CurrentUser, announcement: ExistingAnnouncement, tx: Transaction
+) -> Response:
     """Like a meetup (idempotent)."""
     await service.like(tx, user=user, announcement_id=announcement.id)
     return Response(status_code=204)
 
 
 @router.delete("/announcements/{announcement_id}/like", **_TOGGLE)
-async def unlike(
+async def unlike_announcement(
     user: CurrentUser, announcement: ExistingAnnouncement, tx: Transaction
 ) -> Response:
     """Take back a like (idempotent)."""
@@ -233,7 +235,7 @@ async def remove_favorite(
     response_model=Page[AnnouncementListItem],
     responses=errors(NotAuthenticated),
 )
-async def my_favorites(
+async def list_my_favorites(
     user: CurrentUser, page: Pagination, tx: Transaction
 ) -> Page[AnnouncementListItem]:
     """The caller's favorite meetups, whatever their status, last added first."""

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 from zoneinfo import available_timezones
 
 from pydantic import (
@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.core.schemas import Created, Modified, View
+from app.core.schemas import Created, Modified, Patch, View
 from app.core.shortcodes import short_url
 from app.core.validation import MULTI_LINE, SINGLE_LINE, BoundedDatetime
 from app.models.announcements import Announcement, AnnouncementStatus, Approval
@@ -132,12 +132,13 @@ class AnnouncementCreate(BaseModel):
 NULLABLE_ON_UPDATE = frozenset({"movie_id", "price"})
 
 
-class AnnouncementUpdate(BaseModel):
-    """Only the fields sent change. `movie_id` switches to a catalog movie (and its title),
-    `movie_title` to a free-text film; `movie_id: null` unlinks the catalog movie and keeps its
-    title as text. Bookings keep their status when `approval` or `sub_only` change."""
+class AnnouncementUpdate(Patch):
+    """Only the fields sent change; null clears `movie_id` or `price` and is a 422 for any other
+    field. `movie_id` switches to a catalog movie (and its title), `movie_title` to a free-text
+    film; `movie_id: null` unlinks the catalog movie and keeps its title as text. Bookings keep
+    their status when `approval` or `sub_only` change."""
 
-    model_config = ConfigDict(extra="forbid")
+    clearable: ClassVar[frozenset[str]] = NULLABLE_ON_UPDATE
 
     title: Title | None = None
     description: Description | None = None
@@ -158,11 +159,7 @@ class AnnouncementUpdate(BaseModel):
     tags: Tags | None = None
 
     @model_validator(mode="after")
-    def _no_nulls(self) -> AnnouncementUpdate:
-        nulls = [f for f in self.model_fields_set - NULLABLE_ON_UPDATE if getattr(self, f) is None]
-        nulls.sort(key=list(type(self).model_fields).index)
-        if nulls:
-            raise ValueError(f"cannot be null: {', '.join(nulls)}")
+    def _one_film(self) -> AnnouncementUpdate:
         if "movie_id" in self.model_fields_set and "movie_title" in self.model_fields_set:
             raise ValueError("give at most one of movie_id and movie_title")
         return self

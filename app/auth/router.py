@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Form, Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from app.auth import service
@@ -28,6 +27,7 @@ from app.auth.schemas import (
     PasswordResetRequest,
     RefreshRequest,
     RegisterRequest,
+    TokenForm,
 )
 from app.core.db import Transaction
 from app.core.errors import NotAuthenticated, RateLimited, RateLimiterUnavailable, errors
@@ -61,7 +61,7 @@ async def register(body: RegisterRequest, tx: Transaction, ip: ClientIP) -> User
 
 
 @router.post("/confirm", response_model=UserPrivate, responses=errors(InvalidCode, RateLimited))
-async def confirm(body: ConfirmRequest, tx: Transaction, ip: ClientIP) -> UserPrivate:
+async def confirm_email(body: ConfirmRequest, tx: Transaction, ip: ClientIP) -> UserPrivate:
     """Confirm the email address with the emailed code (5 tries per code)."""
     user = await service.confirm_email(tx, email=str(body.email), code=body.code, ip=ip)
     return UserPrivate.of(user)
@@ -94,8 +94,8 @@ _email = TypeAdapter(EmailStr)
     response_model=TokenPair,
     responses=SIGN_IN_ERRORS,
 )
-async def token(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], tx: Transaction, ip: ClientIP
+async def login_with_form(
+    form: Annotated[TokenForm, Form()], tx: Transaction, ip: ClientIP
 ) -> TokenPair:
     """OAuth2 password flow (form fields `username` = email, `password`), for Swagger's Authorize."""
     try:
@@ -106,7 +106,7 @@ async def token(
 
 
 @router.post("/refresh", response_model=TokenPair, responses=errors(NotAuthenticated, TokenReused))
-async def refresh(body: RefreshRequest, tx: Transaction) -> TokenPair:
+async def refresh_tokens(body: RefreshRequest, tx: Transaction) -> TokenPair:
     """Trade a refresh token for a new pair; the old refresh token is spent."""
     return await sessions.refresh(tx, refresh_token=body.refresh_token)
 
@@ -121,7 +121,7 @@ async def logout(
 
 
 @router.get("/me", response_model=UserPrivate, responses=errors(NotAuthenticated))
-async def me(user: CurrentUser) -> UserPrivate:
+async def get_me(user: CurrentUser) -> UserPrivate:
     """The caller's own account."""
     return UserPrivate.of(user)
 

@@ -61,5 +61,18 @@ class PasswordResetRequest(_Body):
     new_password: Password
 
 
+class TokenForm(BaseModel):
+    """The OAuth2 password grant as a form (`application/x-www-form-urlencoded`), for Swagger's
+    Authorize button: `username` is the email. `scope`, `client_id` and `client_secret` are
+    accepted and ignored."""
+
+    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
+    username: str = Field(description="The account's email")
+    password: Annotated[str, Field(json_schema_extra={"format": "password"})]
+    scope: str = ""
+    client_id: str | None = None
+    client_secret: Annotated[str | None, Field(json_schema_extra={"format": "password"})] = None
+
+
 class Accepted(BaseModel):
     detail: str

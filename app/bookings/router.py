@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
@@ -18,7 +18,7 @@ from app.bookings.errors import (
     SubscribersOnly,
     TimeConflict,
 )
-from app.bookings.schemas import BookingCreate, BookingPublic, RejectRequest
+from app.bookings.schemas import BookingCreate, BookingPublic, BookingRole, RejectRequest
 from app.core.db import Transaction
 from app.core.errors import (
     Forbidden,
@@ -94,7 +94,7 @@ async def request_seats(
     response_model=Page[BookingPublic],
     responses=errors(NotAuthenticated, NotFound, Forbidden),
 )
-async def announcement_bookings(
+async def list_announcement_bookings(
     announcement_id: uuid.UUID,
     user: CurrentUser,
     announcement: ExistingAnnouncement,
@@ -112,11 +112,17 @@ async def announcement_bookings(
 
 
 @router.get("/bookings", response_model=Page[BookingPublic], responses=errors(NotAuthenticated))
-async def my_bookings(
+async def list_my_bookings(
     user: CurrentUser,
     tx: Transaction,
     page: Pagination,
-    role: Annotated[Literal["guest", "host"], Query()] = "guest",
+    role: Annotated[
+        BookingRole,
+        Query(
+            description="`guest` (default): the caller's own bookings; `host`: "
+            "the bookings of the meetups the caller hosts"
+        ),
+    ] = BookingRole.guest,
     status: BookingStatus | None = None,
     announcement_id: uuid.UUID | None = None,
 ) -> Page[BookingPublic]:
@@ -152,7 +158,9 @@ async def get_booking(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction)
         NotAuthenticated, NotFound, Forbidden, AnnouncementClosed, InvalidTransition, NoSeats
     ),
 )
-async def approve(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
+async def approve_booking(
+    booking_id: uuid.UUID, user: CurrentUser, tx: Transaction
+) -> BookingPublic:
     """Approve a pending or waitlisted booking (the host)."""
     return await service.approve_booking(tx, booking_id=booking_id, user=user)
 
@@ -162,7 +170,7 @@ async def approve(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> 
     response_model=BookingPublic,
     responses=errors(NotAuthenticated, NotFound, Forbidden, AnnouncementClosed, InvalidTransition),
 )
-async def reject(
+async def reject_booking(
     booking_id: uuid.UUID, user: CurrentUser, tx: Transaction, body: RejectRequest | None = None
 ) -> BookingPublic:
     """Reject a pending or waitlisted booking (the host)."""
@@ -176,6 +184,8 @@ async def reject(
     response_model=BookingPublic,
     responses=errors(NotAuthenticated, NotFound, AnnouncementClosed, InvalidTransition),
 )
-async def cancel(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> BookingPublic:
+async def cancel_booking(
+    booking_id: uuid.UUID, user: CurrentUser, tx: Transaction
+) -> BookingPublic:
     """Cancel a booking (its guest or its host); freed seats go to the waitlist."""
     return await service.cancel_booking(tx, booking_id=booking_id, user=user)

@@ -8,10 +8,18 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.schemas import Created, Modified, View
+from app.core.schemas import ApiEnum, Created, Modified, View
 from app.core.validation import MULTI_LINE
 from app.models.bookings import BookingStatus
 from app.users.schemas import Rating
+
+
+class BookingRole(ApiEnum):
+    """Whose bookings GET /bookings lists: the caller's as a guest, or those of the meetups the
+    caller hosts."""
+
+    guest = "guest"
+    host = "host"
 
 
 class BookingCreate(BaseModel):

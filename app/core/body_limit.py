@@ -12,6 +12,7 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.errors import PayloadTooLarge
 from app.core.logging import get_logger
 
 log = get_logger(__name__)
@@ -27,7 +28,7 @@ def _too_large(limit: int) -> JSONResponse:
     return JSONResponse(
         {
             "detail": f"The request body is larger than the limit of {limit} bytes.",
-            "code": "payload_too_large",
+            "code": PayloadTooLarge.code,
         },
         status_code=413,
         headers={"Connection": "close"},

@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -22,10 +22,21 @@ class ErrorBody(BaseModel):
     code: str
 
 
-class ValidationErrorBody(BaseModel):
-    """422: FastAPI's list of field errors, or a sentence for a rule on the whole request."""
+class FieldError(BaseModel):
+    """One field error of a 422 `validation_error` (pydantic's shape)."""
 
-    detail: str | list[dict[str, Any]]
+    type: str = Field(description="`missing`, `extra_forbidden`, `control_character`, ...")
+    loc: list[str | int] = Field(description='Where: `["body", "email"]`, `["query", "limit"]`')
+    msg: str
+    input: Any = Field(description="The refused value (null when it is missing)")
+    ctx: dict[str, Any] | None = Field(default=None, description="The rule's parameters")
+
+
+class ValidationErrorBody(BaseModel):
+    """422: the list of field errors (`validation_error`), or a sentence for a rule on the whole
+    request (every other 422 code)."""
+
+    detail: str | list[FieldError]
     code: str
 
 
@@ -129,6 +140,16 @@ class IdempotencyKeyReused(Unprocessable):
 
     code = "idempotency_key_reused"
     detail = "This Idempotency-Key was used with a different request."
+
+
+class PayloadTooLarge(AppError):
+    """The body is larger than `MAX_BODY_BYTES` (default 1 MiB).
+
+    Rendered by app.core.body_limit (the body is refused while it is read, before any route)."""
+
+    status_code = 413
+    code = "payload_too_large"
+    detail = "The request body is larger than the limit."
 
 
 class RateLimited(AppError):

@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Select, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.schemas import ResponseModel
+
 T = TypeVar("T")
 
 # How many matches past the end of the page are counted exactly (read at call time, so a test may
@@ -57,7 +59,7 @@ class Total(int):
         return total
 
 
-class Page(BaseModel, Generic[T]):
+class Page(ResponseModel, Generic[T]):
     items: list[T]
     total: int = Field(
         description="How many items match: exact unless `total_is_estimate` is true, then a "

@@ -174,7 +174,7 @@ async def list_reviews(
     await _existing_movie(session, movie_id)
     order = (
         [col(MovieReview.likes_count).desc(), col(MovieReview.created_at).desc()]
-        if sort == "-likes"
+        if sort == MovieReviewSort.likes_desc
         else [col(MovieReview.created_at).desc()]
     )
     query = (

@@ -58,7 +58,7 @@ async def list_movies(
     sort: Annotated[
         MovieSort,
         Query(description="title (A-Z), -rating (best first), -upcoming (most meetups first)"),
-    ] = "title",
+    ] = MovieSort.by_title,
 ) -> Page[MoviePublic]:
     """Search the movie catalog."""
     movies, total = await service.list_movies(tx.session, q=q, genre=genre, sort=sort, page=page)
@@ -124,7 +124,7 @@ async def unfollow_movie(movie_id: uuid.UUID, user: CurrentUser, tx: Transaction
 @router.get(
     "/users/me/movies", response_model=Page[MoviePublic], responses=errors(NotAuthenticated)
 )
-async def my_movies(user: CurrentUser, page: Pagination, tx: Transaction) -> Page[MoviePublic]:
+async def list_my_movies(user: CurrentUser, page: Pagination, tx: Transaction) -> Page[MoviePublic]:
     """The films the caller follows, the latest followed first."""
     movies, total = await community.followed_movies(tx.session, user.id, page)
     views = await service.movie_views(tx.session, movies)
@@ -140,7 +140,7 @@ async def my_movies(user: CurrentUser, page: Pagination, tx: Transaction) -> Pag
     response_model=MovieReviewPublic,
     responses=errors(NotAuthenticated, NotFound, AlreadyReviewed),
 )
-async def review_movie(
+async def create_movie_review(
     movie_id: uuid.UUID, body: MovieReviewCreate, user: CurrentUser, tx: Transaction
 ) -> MovieReviewPublic:
     """Score a film 1..10, with an optional text; one review per user and film."""
@@ -152,13 +152,13 @@ async def review_movie(
     response_model=Page[MovieReviewPublic],
     responses=errors(NotFound),
 )
-async def movie_reviews(
+async def list_movie_reviews(
     movie_id: uuid.UUID,
     page: Pagination,
     tx: Transaction,
     sort: Annotated[
         MovieReviewSort, Query(description="-likes (most liked first) or -created (newest)")
-    ] = "-likes",
+    ] = MovieReviewSort.likes_desc,
 ) -> Page[MovieReviewPublic]:
     """A film's visible reviews."""
     reviews, total = await community.list_reviews(tx.session, movie_id, sort, page)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar
 
 from pydantic import (
     AfterValidator,
@@ -11,10 +11,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
-    model_validator,
 )
 
-from app.core.schemas import Created, Modified, View
+from app.core.schemas import ApiEnum, Created, Modified, Patch, View
 from app.core.validation import MULTI_LINE, SINGLE_LINE, SingleLineText
 from app.users.schemas import Rating
 
@@ -53,10 +52,11 @@ class MovieCreate(BaseModel):
     description: Description = ""
 
 
-class MovieUpdate(BaseModel):
-    """Only the fields sent change. `year` and `runtime_minutes` may be set to null (unknown)."""
+class MovieUpdate(Patch):
+    """Only the fields sent change. `year` and `runtime_minutes` may be set to null (unknown);
+    null for `title`, `genres` or `description` is a 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    clearable: ClassVar[frozenset[str]] = frozenset({"year", "runtime_minutes"})
 
     title: Title | None = None
     year: Year | None = None
@@ -79,7 +79,11 @@ class MoviePublic(View):
     upcoming_meetups_count: int = Field(description="Meetups of the film not started or cancelled")
 
 
-MovieSort = Literal["title", "-rating", "-upcoming"]
+class MovieSort(ApiEnum):
+    by_title = "title"
+    rating_desc = "-rating"
+    upcoming_desc = "-upcoming"
+
 
 Score = Annotated[int, Field(ge=1, le=10, description="1 (worst) .. 10 (best)")]
 ReviewText = Annotated[str, Field(max_length=4000), MULTI_LINE]
@@ -92,19 +96,13 @@ class MovieReviewCreate(BaseModel):
     text: ReviewText | None = None
 
 
-class MovieReviewUpdate(BaseModel):
-    """Only the fields sent change; `text: null` removes the text."""
+class MovieReviewUpdate(Patch):
+    """Only the fields sent change; `text: null` removes the text, null `score` is a 422."""
 
-    model_config = ConfigDict(extra="forbid")
+    clearable: ClassVar[frozenset[str]] = frozenset({"text"})
 
     score: Score | None = None
     text: ReviewText | None = None
-
-    @model_validator(mode="after")
-    def _score_not_null(self) -> MovieReviewUpdate:
-        if "score" in self.model_fields_set and self.score is None:
-            raise ValueError("cannot be null: score")
-        return self
 
 
 class MovieReviewAuthor(View):
@@ -126,4 +124,6 @@ class MovieReviewPublic(View):
     modified: Modified
 
 
-MovieReviewSort = Literal["-likes", "-created"]
+class MovieReviewSort(ApiEnum):
+    likes_desc = "-likes"
+    created_desc = "-created"

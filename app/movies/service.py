@@ -32,7 +32,7 @@ async def list_movies(
     *,
     q: str | None,
     genre: str | None,
-    sort: MovieSort = "title",
+    sort: MovieSort = MovieSort.by_title,
     page: PageParams,
 ) -> tuple[list[MoviePublic], Total]:
     """The catalog, filtered; by title A-Z, by rating (best first, unrated last) or by the
@@ -45,11 +45,11 @@ async def list_movies(
         conditions.append(col(Movie.genres).contains([genre.strip().lower()]))
     by_title = (func.lower(col(Movie.title)), col(Movie.year), col(Movie.id))
     query = select(Movie).where(*conditions)
-    if sort == "-rating":
+    if sort == MovieSort.rating_desc:
         query = query.order_by(
             _average().desc().nulls_last(), col(Movie.rating_count).desc(), *by_title
         )
-    elif sort == "-upcoming":
+    elif sort == MovieSort.upcoming_desc:
         upcoming = announcement_queries.upcoming_per_movie(now)
         query = query.outerjoin(upcoming, upcoming.c.movie_id == col(Movie.id)).order_by(
             func.coalesce(upcoming.c.upcoming, 0).desc(), *by_title
@@ -146,10 +146,7 @@ async def update_movie(tx: Tx, *, user: User, movie_id: uuid.UUID, data: MovieUp
     )
     if movie is None:
         raise NotFound("No such movie.")
-    changes = data.model_dump(exclude_unset=True)
-    for required in ("title", "genres", "description"):
-        if required in changes and changes[required] is None:
-            changes.pop(required)  # null means "no change" for fields that cannot be empty
+    changes = data.model_dump(exclude_unset=True)  # null only for year and runtime_minutes
     title, year = changes.get("title", movie.title), changes.get("year", movie.year)
     if "title" in changes or "year" in changes:
         await _check_unique(tx.session, title, year, exclude=movie.id)

@@ -40,7 +40,7 @@ async def list_notifications(
 
 
 @router.post("/read-all", status_code=204, responses=errors(NotAuthenticated))
-async def mark_all_read(user: CurrentUser, tx: Transaction) -> Response:
+async def mark_all_notifications_read(user: CurrentUser, tx: Transaction) -> Response:
     """Mark every notification of the caller read."""
     await service.mark_all_read(tx.session, user)
     return Response(status_code=204)
@@ -49,7 +49,9 @@ async def mark_all_read(user: CurrentUser, tx: Transaction) -> Response:
 @router.post(
     "/{notification_id}/read", status_code=204, responses=errors(NotAuthenticated, NotFound)
 )
-async def mark_read(notification_id: uuid.UUID, user: CurrentUser, tx: Transaction) -> Response:
+async def mark_notification_read(
+    notification_id: uuid.UUID, user: CurrentUser, tx: Transaction
+) -> Response:
     """Mark one notification read (idempotent)."""
     await service.mark_read(tx.session, user, notification_id)
     return Response(status_code=204)

@@ -8,16 +8,31 @@ from datetime import datetime
 from pydantic import Field
 
 from app.core.pagination import Page
-from app.core.schemas import Created, View
+from app.core.schemas import ApiEnum, Created, View
+
+
+class NotificationKind(ApiEnum):
+    """What a notification is about (docs/api.md "Notifications" says who gets which). The
+    booking and announcement kinds are the outbox's `EventKind`s of the same name;
+    `new_announcement` is a followed host's new meetup (the outbox's `announcement_created`)."""
+
+    booking_requested = "booking_requested"
+    booking_approved = "booking_approved"
+    booking_rejected = "booking_rejected"
+    booking_cancelled = "booking_cancelled"
+    booking_expired = "booking_expired"
+    waitlist_promoted = "waitlist_promoted"
+    announcement_updated = "announcement_updated"
+    announcement_cancelled = "announcement_cancelled"
+    reminder_24h = "reminder_24h"
+    reminder_1h = "reminder_1h"
+    review_invitation = "review_invitation"
+    new_announcement = "new_announcement"
 
 
 class NotificationPublic(View):
     id: uuid.UUID
-    kind: str = Field(
-        description="booking_requested, booking_approved, booking_rejected, booking_cancelled, "
-        "booking_expired, waitlist_promoted, announcement_updated, announcement_cancelled, "
-        "reminder_24h, reminder_1h, review_invitation or new_announcement"
-    )
+    kind: NotificationKind
     title: str
     body: str
     link: str | None = Field(description="Short URL of the booking or announcement")

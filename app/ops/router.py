@@ -10,17 +10,23 @@ from pydantic import BaseModel
 
 from app.admin.jobs import collect_metrics
 from app.core.metrics import render
+from app.core.schemas import ApiEnum, ResponseModel
 from app.ops import service
 
 router = APIRouter(tags=["operations"])
 
 
-class Health(BaseModel):
+class Health(ResponseModel):
     status: Literal["ok"] = "ok"
 
 
+class ReadinessStatus(ApiEnum):
+    ok = "ok"
+    unavailable = "unavailable"
+
+
 class Readiness(BaseModel):
-    status: Literal["ok", "unavailable"]
+    status: ReadinessStatus
     services: dict[str, str]
 
 
@@ -31,7 +37,7 @@ class NotReady(BaseModel):
 
 
 @router.get("/health", response_model=Health, summary="Liveness: the process is up")
-async def health() -> Health:
+async def get_health() -> Health:
     """Liveness: the process is up."""
     return Health()
 
@@ -41,7 +47,7 @@ async def health() -> Health:
     response_model=Readiness,
     responses={503: {"model": NotReady, "description": "PostgreSQL or Redis does not answer"}},
 )
-async def ready(request: Request) -> Readiness | JSONResponse:
+async def get_readiness(request: Request) -> Readiness | JSONResponse:
     """Readiness: PostgreSQL and Redis both answer."""
     services = await service.check_services(request.app.state.db, request.app.state.redis)
     down = [name for name, state in services.items() if state != "ok"]
@@ -54,7 +60,7 @@ async def ready(request: Request) -> Readiness | JSONResponse:
             },
             status_code=503,
         )
-    return Readiness(status="ok", services=services)
+    return Readiness(status=ReadinessStatus.ok, services=services)
 
 
 @router.get(
@@ -62,7 +68,7 @@ async def ready(request: Request) -> Readiness | JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics(request: Request) -> Response:
+async def get_metrics(request: Request) -> Response:
     """Prometheus metrics (nginx keeps this internal)."""
     await collect_metrics(request.app.state.redis)  # queue depth and job outcomes, from Redis
     body, content_type = render()

@@ -81,7 +81,7 @@ async def create_review(
     response_model=Page[ReviewPublic],
     responses=errors(NotAuthenticated, NotFound),
 )
-async def announcement_reviews(
+async def list_announcement_reviews(
     announcement_id: uuid.UUID, viewer: OptionalUser, tx: Transaction, page: Pagination
 ) -> Page[ReviewPublic]:
     """Reviews of a meetup, newest first (hidden ones only for moderators and admins)."""
@@ -94,7 +94,7 @@ async def announcement_reviews(
     response_model=Page[ReviewPublic],
     responses=errors(NotAuthenticated, NotFound),
 )
-async def user_reviews(
+async def list_user_reviews(
     user_id: uuid.UUID,
     viewer: OptionalUser,
     tx: Transaction,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Annotated
+from collections.abc import Awaitable, Callable, Collection
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -15,7 +15,10 @@ from app.models.users import Role, User
 from app.sessions import service as sessions_service
 from app.sessions.service import Principal
 
-_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+BEARER_SCHEME = "OAuth2PasswordBearer"
+_bearer = OAuth2PasswordBearer(
+    tokenUrl="/api/v1/auth/token", scheme_name=BEARER_SCHEME, auto_error=False
+)
 
 
 async def _principal(tx: Transaction, token: Annotated[str | None, Depends(_bearer)]) -> Principal:
@@ -44,6 +47,17 @@ async def _user(principal: Annotated[Principal, Depends(_principal)]) -> User:
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 CurrentUser = Annotated[User, Depends(_user)]
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
+
+
+def bearer_use(calls: Collection[Callable[..., Any]]) -> Literal["required", "optional", "none"]:
+    """How a route whose dependencies are `calls` uses the bearer token, for its OpenAPI
+    `security`: required (CurrentUser, CurrentPrincipal, a role), optional (OptionalUser) or
+    not read (FastAPI would say "required" for the optional one too)."""
+    if _principal in calls:
+        return "required"
+    if _optional_user in calls:
+        return "optional"
+    return "none"
 
 
 def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:

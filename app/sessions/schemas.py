@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from app.core.schemas import ResponseModel
 
 
-class TokenPair(BaseModel):
+class TokenPair(ResponseModel):
     access_token: str
     refresh_token: str
     token_type: Literal["bearer"] = "bearer"

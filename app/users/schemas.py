@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from app.core.schemas import Created, View
+from app.core.schemas import Created, Patch, View
 from app.core.validation import MULTI_LINE, SINGLE_LINE
 from app.models.users import RatingAggregate, Role
 
@@ -57,16 +57,16 @@ class UserAdminView(UserPrivate):
     is_active: bool
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class UserUpdate(Patch):
+    """Only the fields sent change; none may be null (an empty `bio` is `""`)."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=100), SINGLE_LINE] | None = None
     bio: Annotated[str, Field(max_length=2000), MULTI_LINE] | None = None
     email_notifications: bool | None = None
 
 
-class AdminUserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class AdminUserUpdate(Patch):
+    """Only the fields sent change; neither may be null."""
 
     role: Role | None = None
     is_active: bool | None = None

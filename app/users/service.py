@@ -44,7 +44,7 @@ async def get_active_user(session: AsyncSession, user_id: uuid.UUID) -> User:
 
 
 async def update_me(tx: Tx, user: User, data: UserUpdate) -> User:
-    for field, value in data.model_dump(exclude_unset=True, exclude_none=True).items():
+    for field, value in data.model_dump(exclude_unset=True).items():
         setattr(user, field, value)
     user.updated_at = clock.now()
     await tx.session.flush()
