@@ -102,7 +102,7 @@ async def list_announcements(
 @router.get(
     "/announcements/{announcement_id}",
     response_model=AnnouncementPublic,
-    responses=errors(NotFound),
+    responses=errors(NotAuthenticated, NotFound),
 )
 async def get_announcement(
     announcement_id: uuid.UUID, viewer: OptionalUser, tx: Transaction

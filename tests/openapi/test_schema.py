@@ -16,7 +16,7 @@ from app.announcements.schemas import AnnouncementUpdate
 from app.core.schemas import Patch
 from app.events import EventKind
 from app.main import create_app
-from app.movies.schemas import MovieUpdate
+from app.movies.schemas import MovieReviewUpdate, MovieUpdate
 from app.notifications.fanout import NEW_ANNOUNCEMENT
 from app.notifications.reminders import REMINDERS, REVIEW_INVITATION
 from app.notifications.schemas import NotificationKind
@@ -195,6 +195,7 @@ PATCH_MODELS: dict[str, type[Patch]] = {
     "update_movie": MovieUpdate,
     "update_announcement": AnnouncementUpdate,
     "admin_update_user": AdminUserUpdate,
+    "update_movie_review": MovieReviewUpdate,
 }
 
 
@@ -260,13 +261,13 @@ def test_security_says_which_routes_need_a_token(schema: dict[str, Any]) -> None
         "login",
         "login_with_form",
         "list_announcements",
-        "get_announcement",
         "get_announcement_calendar",
         "list_movies",
         "get_user",
     ):
         assert by_id[public]["security"] == [], public
-    for optional in ("list_announcement_reviews", "list_user_reviews"):
+    # A token is optional where it adds to the answer (a meetup's friends_going).
+    for optional in ("list_announcement_reviews", "list_user_reviews", "get_announcement"):
         assert by_id[optional]["security"] == [{}, *BEARER], optional
     for required in ("request_seats", "approve_booking", "logout", "list_notifications"):
         assert by_id[required]["security"] == BEARER, required
