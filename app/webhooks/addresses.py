@@ -2,8 +2,8 @@
 
 With `ENV=production`, unless `WEBHOOK_ALLOW_PRIVATE=true`, a receiver's host is resolved and
 every address it resolves to must be public: not loopback, private, shared (100.64/10),
-link-local, multicast, reserved or unspecified (an IPv4-mapped IPv6 address counts as its IPv4
-address). It is checked when an endpoint is registered or its URL changed, and again before every
+link-local, multicast, reserved or unspecified (an IPv4-mapped or 6to4 IPv6 address counts as
+the IPv4 address inside it). It is checked when an endpoint is registered or its URL changed, and again before every
 attempt, which then connects to the address it checked (so a DNS answer that changes between the
 check and the connection cannot point it elsewhere). In development and test every address is
 allowed (receivers on 127.0.0.1). Only http and https URLs are accepted anywhere (the schemas).
@@ -31,8 +31,10 @@ def enforced(settings: Settings) -> bool:
 def refusal(address: str) -> str | None:
     """Why `address` may not be called, or None when it is public."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope id is not part of it
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour  # ::ffff:a.b.c.d, 2002:AABB:CCDD::/48
+        if embedded is not None:
+            ip = embedded
     checks = (
         ("unspecified", ip.is_unspecified),
         ("loopback", ip.is_loopback),
