@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, literal, select, text
+from sqlalchemy import delete, exists, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
@@ -47,13 +47,25 @@ _DELIVERIES = text(
     """
     INSERT INTO webhook_delivery (id, created_at, updated_at, endpoint_id, event_id, event_kind,
                                   status, attempts, next_attempt_at)
-    SELECT gen_random_uuid(), :now, :now, ep.id, ev.id, ev.kind, 'pending', 0, :now
+    SELECT gen_random_uuid(), CAST(:now AS timestamptz), CAST(:now AS timestamptz), ep.id, ev.id,
+           ev.kind, CAST('pending' AS webhook_delivery_status), 0, CAST(:now AS timestamptz)
     FROM domain_event ev
     JOIN webhook_endpoint ep
       ON ep.active AND ev.kind = ANY (ep.events) AND ep.created_at <= ev.created_at
     WHERE ev.id = ANY (:event_ids)
     ON CONFLICT (event_id, endpoint_id) DO NOTHING
     RETURNING id
+    """
+)
+
+
+# Claims the events: the first transaction to insert an event's row dispatches it.
+_CLAIM = text(
+    """
+    INSERT INTO webhook_event_dispatch (event_id, event_created_at, dispatched_at)
+    SELECT id, created_at, CAST(:now AS timestamptz) FROM domain_event WHERE id = ANY (:event_ids)
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING event_id
     """
 )
 
@@ -69,19 +81,7 @@ async def dispatch_in(tx: Tx, event_ids: Sequence[uuid.UUID]) -> int:
         return 0
     now = clock.now()
     session = tx.session
-    claimed = (
-        await session.scalars(
-            insert(WebhookEventDispatch)
-            .from_select(
-                ["event_id", "event_created_at", "dispatched_at"],
-                select(col(DomainEvent.id), col(DomainEvent.created_at), literal(now)).where(
-                    col(DomainEvent.id).in_(list(event_ids))
-                ),
-            )
-            .on_conflict_do_nothing(index_elements=["event_id"])
-            .returning(col(WebhookEventDispatch.event_id))
-        )
-    ).all()
+    claimed = (await session.scalars(_CLAIM, {"now": now, "event_ids": list(event_ids)})).all()
     if not claimed:
         return 0
     deliveries = (
@@ -109,7 +109,7 @@ async def _cursor(tx: Tx) -> WebhookSweepCursor | None:
     """The cursor row, locked; None while another sweep holds it. Created at the oldest event
     (or now) if missing (the migration creates it at its own time)."""
     session = tx.session
-    oldest = select(DomainEvent.created_at).order_by(col(DomainEvent.created_at)).limit(1)
+    oldest = select(col(DomainEvent.created_at)).order_by(col(DomainEvent.created_at)).limit(1)
     start = (await session.scalar(oldest)) or clock.now()
     await session.execute(
         insert(WebhookSweepCursor)

@@ -63,7 +63,12 @@ class Receiver:
 
     async def start(self) -> None:
         config = uvicorn.Config(
-            self._app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+            self._app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            interface="asgi3",
         )
         self._server = uvicorn.Server(config)
         # Not the test process's signals: two receivers would restore each other's handlers.

@@ -3,7 +3,9 @@ which URLs are accepted, and the SSRF rule of production."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -136,12 +138,21 @@ def test_the_addresses_refused_in_production() -> None:
         assert addresses.refusal(public) is None, public
 
 
+@contextlib.contextmanager
+def settings_of(app: FastAPI, **changes: object) -> Iterator[None]:
+    """The app's settings changed for a while (only the SSRF rule reads these here)."""
+    settings = app.state.settings
+    app.state.settings = settings.model_copy(update=changes)
+    try:
+        yield
+    finally:
+        app.state.settings = settings
+
+
 @pytest.fixture
-def production(app: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The app's settings as in production (only the SSRF rule reads them here)."""
-    monkeypatch.setattr(
-        app.state, "settings", app.state.settings.model_copy(update={"env": "production"})
-    )
+def production(app: FastAPI) -> Iterator[None]:
+    with settings_of(app, env="production"):
+        yield
 
 
 @pytest.mark.usefixtures("production")
@@ -171,14 +182,11 @@ async def test_production_refuses_receivers_on_private_addresses(
 
 
 async def test_webhook_allow_private_allows_them_in_production(
-    app: FastAPI, client: httpx.AsyncClient, users: UserFactory, monkeypatch: pytest.MonkeyPatch
+    app: FastAPI, client: httpx.AsyncClient, users: UserFactory
 ) -> None:
-    settings = app.state.settings.model_copy(
-        update={"env": "production", "webhook_allow_private": True}
-    )
-    monkeypatch.setattr(app.state, "settings", settings)
     admin = await users.admin()
-    await register(client, admin, "http://127.0.0.1:8080/hook", ["booking_approved"])
+    with settings_of(app, env="production", webhook_allow_private=True):
+        await register(client, admin, "http://127.0.0.1:8080/hook", ["booking_approved"])
 
 
 async def test_development_allows_private_receivers(
