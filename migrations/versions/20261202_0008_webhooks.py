@@ -1,7 +1,7 @@
 """webhooks: endpoints, one delivery per (event, endpoint), the dispatch marks and their cursor
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-02 16:00:00.000000+00:00
 
 The sweep's cursor starts now: events older than this migration go to no endpoint (an endpoint
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
