@@ -1,5 +1,5 @@
-"""Domain events: the contract between producers (announcements, bookings) and their consumer
-(notifications), and the transactional outbox that carries them.
+"""Domain events: the contract between producers (announcements, bookings) and their consumers
+(notifications, webhooks), and the transactional outbox that carries them.
 
 A domain event is written in the transaction of the change it reports; the worker turns it into
 per-recipient notifications after commit. Nothing here fans out: one row per event, never one row
@@ -48,6 +48,8 @@ class DomainEvent(SQLModel, table=True):
             "created_at",
             postgresql_where=text("processed_at IS NULL"),
         ),
+        # The webhooks sweep reads the events created since its cursor (app/webhooks/dispatch.py).
+        Index("ix_domain_event_created_at", "created_at"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -76,6 +78,9 @@ class DomainEvent(SQLModel, table=True):
 
 
 PROCESS_EVENT_JOB = "process_event"
+# The webhooks' consumer of the same events (app/webhooks/tasks.py): its own job, so a slow
+# receiver or a failing endpoint never holds up the notifications, and the other way round.
+DISPATCH_WEBHOOKS_JOB = "dispatch_webhooks"
 
 
 async def record(
@@ -105,5 +110,7 @@ async def record(
 
 def enqueue_processing(tx: Tx, event_id: uuid.UUID) -> None:
     """Have the worker process an event once the transaction commits: for events that a hot path
-    inserts with its own SQL (app/bookings/statements.py) rather than through `record`."""
+    inserts with its own SQL (app/bookings/statements.py) rather than through `record`. Two
+    consumers, two jobs: the notifications and the webhooks."""
     tx.enqueue_after_commit(PROCESS_EVENT_JOB, str(event_id), job_id=f"event:{event_id}")
+    tx.enqueue_after_commit(DISPATCH_WEBHOOKS_JOB, str(event_id), job_id=f"webhooks:{event_id}")

@@ -31,6 +31,7 @@ from app.notifications.router import router as notifications_router
 from app.ops.router import router as ops_router
 from app.reviews.router import router as reviews_router
 from app.users.router import router as users_router
+from app.webhooks.router import router as webhooks_router
 
 log = get_logger(__name__)
 
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reviews_router,
         notifications_router,
         admin_router,
+        webhooks_router,
     ):
         _summaries_from_docstrings(router)
         app.include_router(router, prefix=API_PREFIX)

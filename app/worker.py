@@ -1,5 +1,5 @@
-"""The arq worker: outbox events (notification fan-out), reminders and review invitations, the
-expiry of undecided bookings, and email delivery.
+"""The arq worker: outbox events (notification fan-out, webhook deliveries), reminders and review
+invitations, the expiry of undecided bookings, and email delivery.
 
 Jobs take ids, open their own session from `ctx["db"]`, commit at the end and are idempotent.
 A cron sweep every minute re-enqueues whatever the database says is due and undelivered, so a lost
@@ -23,6 +23,7 @@ from app.core.redis import redis_settings, worker_health_key
 from app.mail import tasks as mail_tasks
 from app.mail.sender import Mailer
 from app.notifications import tasks as notification_tasks
+from app.webhooks import tasks as webhook_tasks
 
 log = get_logger(__name__)
 
@@ -48,6 +49,7 @@ async def sweep(ctx: dict[str, Any]) -> None:
     await mail_tasks.enqueue_due_emails(ctx)
     await notification_tasks.sweep(ctx)
     await booking_tasks.sweep(ctx)
+    await webhook_tasks.sweep(ctx)
 
 
 class WorkerSettings:
@@ -55,6 +57,7 @@ class WorkerSettings:
         mail_tasks.send_email,
         *notification_tasks.FUNCTIONS,
         *booking_tasks.FUNCTIONS,
+        *webhook_tasks.FUNCTIONS,
     ]
     cron_jobs: ClassVar[list[Any]] = [cron(sweep, second={0}, run_at_startup=True, unique=True)]
     on_startup = startup

@@ -1,4 +1,4 @@
-"""Root-level HTML pages: /admin/login and /admin (the job monitor).
+"""Root-level HTML pages: /admin/login and /admin (the job monitor, with the webhook deliveries).
 
 Signing in creates an ordinary login session (AuthSession) and keeps its access token in an
 httpOnly, SameSite=strict cookie scoped to /admin (Secure when PUBLIC_BASE_URL is https). Every
@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -41,6 +42,7 @@ from app.notifications.fanout import MAX_ATTEMPTS
 from app.sessions import service as sessions_service
 from app.sessions.dependencies import ClientIP
 from app.sessions.service import Principal
+from app.webhooks import service as webhooks_service
 
 log = get_logger(__name__)
 
@@ -245,8 +247,14 @@ async def _stuck_events(tx: Tx) -> list[DomainEvent]:
 
 
 @router.get("/admin", response_class=HTMLResponse)
-async def monitor(request: Request, tx: Transaction, retried: str | None = None) -> Response:
-    """The job monitor: counts per state, queue depth, worker heartbeat, recent failures."""
+async def monitor(
+    request: Request,
+    tx: Transaction,
+    retried: str | None = None,
+    redelivered: uuid.UUID | None = None,
+) -> Response:
+    """The job monitor: counts per state, queue depth, worker heartbeat, recent failures, and
+    the recent webhook deliveries."""
     principal = await _principal(request, tx)
     if principal is None:
         return _to("/admin/login")
@@ -263,9 +271,16 @@ async def monitor(request: Request, tx: Transaction, retried: str | None = None)
         admin=principal.user,
         overview=overview,
         problem=problem,
-        message=f"Re-enqueued as {retried}." if retried else None,
+        message=(
+            f"Re-enqueued as {retried}."
+            if retried
+            else f"Delivery {redelivered} will be sent again now."
+            if redelivered
+            else None
+        ),
         failed_emails=await _failed_emails(tx),
         stuck_events=await _stuck_events(tx),
+        webhook_deliveries=await webhooks_service.recent_deliveries(tx.session),
         max_event_attempts=MAX_ATTEMPTS,
         csrf_token=_csrf_token(request, _session_binding(principal)),
         refresh_seconds=REFRESH_SECONDS,
@@ -300,3 +315,31 @@ async def retry(
             reason=f"{job_id}: {exc.detail}",
         )
     return _to(f"/admin?{urlencode({'retried': job.id})}")
+
+
+@router.post("/admin/webhook-deliveries/{delivery_id}/redeliver")
+async def redeliver(
+    request: Request,
+    tx: Transaction,
+    delivery_id: uuid.UUID,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """The redeliver button of a webhook delivery."""
+    principal = await _principal(request, tx)
+    if principal is None:
+        return _to("/admin/login")
+    if principal.user.role != Role.admin:
+        return _refused(request, "This account is not an administrator.")
+    if not _csrf_ok(request, csrf_token, _session_binding(principal)):
+        return _forged(request)
+    try:
+        delivery = await webhooks_service.redeliver(tx, delivery_id)
+    except AppError as exc:
+        return _page(
+            request,
+            "refused.html",
+            exc.status_code,
+            heading="Could not redeliver",
+            reason=f"{delivery_id}: {exc.detail}",
+        )
+    return _to(f"/admin?{urlencode({'redelivered': str(delivery.id)})}")

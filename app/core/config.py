@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     # prepared-statement cache and uniquely named prepared statements (app/core/db.py).
     database_pooler: Literal["none", "pgbouncer"] = "none"
 
+    # Webhook receivers on loopback, private, link-local, multicast or reserved addresses are
+    # refused when ENV=production unless this allows them (app/webhooks/addresses.py).
+    webhook_allow_private: bool = False
+    # One delivery attempt: connect, send and each read (the whole attempt is capped at twice it).
+    webhook_timeout_seconds: float = Field(default=10, gt=0, le=60)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -11,6 +11,12 @@ from app.models.movies import Movie, MovieFollow, MovieReview, MovieReviewLike
 from app.models.notifications import Notification
 from app.models.reviews import Review
 from app.models.users import Follow, User
+from app.models.webhooks import (
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEventDispatch,
+    WebhookSweepCursor,
+)
 
 __all__ = [
     "Announcement",
@@ -30,5 +36,9 @@ __all__ = [
     "OneTimeCode",
     "Review",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEventDispatch",
+    "WebhookSweepCursor",
     "metadata",
 ]

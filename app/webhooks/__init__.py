@@ -1,0 +1,1 @@
+"""Webhooks: admins register receivers for outbox events; the worker delivers them, signed."""
