@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.core.schemas import Created, Modified, View
+from app.core.schemas import Created, Modified, Patch, View
 from app.core.validation import SINGLE_LINE
 from app.events import EventKind
 from app.models.webhooks import DeliveryStatus
@@ -57,10 +57,8 @@ class WebhookCreate(BaseModel):
     description: Description = ""
 
 
-class WebhookUpdate(BaseModel):
-    """Only the fields sent change."""
-
-    model_config = ConfigDict(extra="forbid")
+class WebhookUpdate(Patch):
+    """Only the fields sent change; null for any of them is a 422."""
 
     url: WebhookUrl | None = None
     events: EventKinds | None = None
@@ -71,7 +69,7 @@ class WebhookUpdate(BaseModel):
 class WebhookView(View):
     id: uuid.UUID
     url: str
-    events: list[str]
+    events: list[EventKind]
     description: str
     active: bool
     created: Created
@@ -89,7 +87,7 @@ class DeliveryView(View):
     id: uuid.UUID
     endpoint_id: uuid.UUID
     event_id: uuid.UUID
-    event_kind: str
+    event_kind: EventKind
     status: DeliveryStatus
     attempts: int = Field(description="Attempts since created or last redelivered")
     last_status_code: int | None = Field(description="The receiver's last answer, if any")

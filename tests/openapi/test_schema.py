@@ -21,6 +21,7 @@ from app.notifications.fanout import NEW_ANNOUNCEMENT
 from app.notifications.reminders import REMINDERS, REVIEW_INVITATION
 from app.notifications.schemas import NotificationKind
 from app.users.schemas import AdminUserUpdate, UserUpdate
+from app.webhooks.schemas import WebhookUpdate
 
 SCHEMAS = "#/components/schemas/"
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
@@ -196,6 +197,7 @@ PATCH_MODELS: dict[str, type[Patch]] = {
     "update_announcement": AnnouncementUpdate,
     "admin_update_user": AdminUserUpdate,
     "update_movie_review": MovieReviewUpdate,
+    "update_webhook": WebhookUpdate,
 }
 
 
