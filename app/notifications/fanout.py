@@ -3,12 +3,14 @@
 `process_event` locks the event row (`FOR UPDATE SKIP LOCKED`: a second worker holding the same
 event skips it), writes the notifications and their emails, and marks the event processed, all in
 one transaction; a crash rolls everything back and the retry starts clean. The unique dedupe key
-(`{event_id}:{user_id}:{kind}`) is the second guard.
+(`{event_id}:{user_id}:{kind}`; `{event_id}:{user_id}:announced` for both kinds of the
+announcement fan-out) is the second guard.
 
-`announcement_created` goes to every follower of the author, which may be 100 000 people: it is
-done in batches of `BATCH_SIZE` followers in follower-id order, each batch in its own
-transaction that also moves `DomainEvent.cursor` past it, so a crash resumes after the last
-committed batch. After `TIME_BUDGET_S` a job hands the rest to a fresh job, so one big fan-out
+`announcement_created` goes to every follower of the author (new_announcement) and, for a meetup
+of a catalog film, to the film's other followers (new_movie_meetup), which may be 100 000 people:
+it is done in batches of `BATCH_SIZE` people in user-id order over both audiences at once, each
+batch in its own transaction that also moves `DomainEvent.cursor` past it, so a crash resumes
+after the last committed batch. After `TIME_BUDGET_S` a job hands the rest to a fresh job, so one big fan-out
 never holds a worker slot for long.
 """
 
