@@ -94,6 +94,9 @@ class Follow(SQLModel, table=True):
     __table_args__ = (
         CheckConstraint("follower_id <> followee_id", name="not_self"),
         Index("ix_follow_followee", "followee_id", "created_at"),
+        # A host's followers in follower-id order, from any id on: the batches of the
+        # announcement fan-out (app/notifications/fanout.py) read only the entries they take.
+        Index("ix_follow_followee_follower", "followee_id", "follower_id"),
     )
 
     follower_id: uuid.UUID = Field(

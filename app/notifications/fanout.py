@@ -3,12 +3,14 @@
 `process_event` locks the event row (`FOR UPDATE SKIP LOCKED`: a second worker holding the same
 event skips it), writes the notifications and their emails, and marks the event processed, all in
 one transaction; a crash rolls everything back and the retry starts clean. The unique dedupe key
-(`{event_id}:{user_id}:{kind}`) is the second guard.
+(`{event_id}:{user_id}:{kind}`; `{event_id}:{user_id}:announced` for both kinds of the
+announcement fan-out) is the second guard.
 
-`announcement_created` goes to every follower of the author, which may be 100 000 people: it is
-done in batches of `BATCH_SIZE` followers in follower-id order, each batch in its own
-transaction that also moves `DomainEvent.cursor` past it, so a crash resumes after the last
-committed batch. After `TIME_BUDGET_S` a job hands the rest to a fresh job, so one big fan-out
+`announcement_created` goes to every follower of the author (new_announcement) and, for a meetup
+of a catalog film, to the film's other followers (new_movie_meetup), which may be 100 000 people:
+it is done in batches of `BATCH_SIZE` people in user-id order over both audiences at once, each
+batch in its own transaction that also moves `DomainEvent.cursor` past it, so a crash resumes
+after the last committed batch. After `TIME_BUDGET_S` a job hands the rest to a fresh job, so one big fan-out
 never holds a worker slot for long.
 """
 
@@ -18,7 +20,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, false, func, select, true, union_all, update
 from sqlmodel import col
 
 from app.core import clock
@@ -27,6 +29,7 @@ from app.core.logging import get_logger
 from app.events import PROCESS_EVENT_JOB, DomainEvent, EventKind
 from app.models.announcements import Announcement
 from app.models.bookings import Booking
+from app.models.movies import MovieFollow
 from app.models.users import Follow, User
 from app.notifications import render
 from app.notifications.delivery import deliver
@@ -38,6 +41,10 @@ log = get_logger(__name__)
 BATCH_SIZE = 1000
 TIME_BUDGET_S = 5.0
 NEW_ANNOUNCEMENT = "new_announcement"
+NEW_MOVIE_MEETUP = "new_movie_meetup"
+# The dedupe-key suffix shared by the two kinds of one announcement's fan-out: one notice per
+# person and meetup, whichever kind it is (a retry after a follow changed the kind adds nothing).
+ANNOUNCED = "announced"
 # Events that fail this often are left for a person to look at (last_error, /admin).
 MAX_ATTEMPTS = 10
 
@@ -54,7 +61,13 @@ class _Context:
         self.names: dict[uuid.UUID, str] = {}
 
     def notice(
-        self, user_id: uuid.UUID, kind: str, content: tuple[str, str], *, ics: bool = False
+        self,
+        user_id: uuid.UUID,
+        kind: str,
+        content: tuple[str, str],
+        *,
+        ics: bool = False,
+        key: str | None = None,
     ) -> Notice:
         title, body = content
         link = (
@@ -65,7 +78,7 @@ class _Context:
         return Notice(
             user_id=user_id,
             kind=kind,
-            dedupe_key=f"{self.event.id}:{user_id}:{kind}",
+            dedupe_key=f"{self.event.id}:{user_id}:{key or kind}",
             title=title,
             body=body,
             link=link,
@@ -132,27 +145,60 @@ def _booking_notices(c: _Context) -> list[Notice]:
     return []
 
 
-async def _followers_batch(tx: Tx, c: _Context) -> bool:
-    """One batch of the new_announcement fan-out; True when no follower is left."""
-    a, event = c.announcement, c.event
-    query = (
-        select(col(Follow.follower_id))
-        .where(col(Follow.followee_id) == a.author_id)
-        .order_by(col(Follow.follower_id))
+def _recipients(a: Announcement, cursor: uuid.UUID | None) -> Select[uuid.UUID, bool]:
+    """The next batch of an announcement's audience past `cursor`, in user-id order: the host's
+    followers (`via_host`) and its catalog film's followers, each person once (`bool_or`: a
+    follower of both is a host follower), never the host.
+
+    Each side reads at most `BATCH_SIZE` entries of its index in user-id order (follow's
+    (followee_id, follower_id), movie_follow's (movie_id, user_id)): the first `BATCH_SIZE`
+    people of the union are among the first `BATCH_SIZE` of either side, so a batch costs
+    O(batch) whatever the audience, and fewer than `BATCH_SIZE` rows mean both sides are done.
+    """
+    host_side: Select[uuid.UUID, bool] = select(
+        col(Follow.follower_id).label("user_id"), true().label("via_host")
+    ).where(col(Follow.followee_id) == a.author_id)
+    if cursor is not None:
+        host_side = host_side.where(col(Follow.follower_id) > cursor)
+    sides = [host_side.order_by(col(Follow.follower_id)).limit(BATCH_SIZE)]
+    if a.movie_id is not None:
+        film_side: Select[uuid.UUID, bool] = select(
+            col(MovieFollow.user_id).label("user_id"), false().label("via_host")
+        ).where(col(MovieFollow.movie_id) == a.movie_id, col(MovieFollow.user_id) != a.author_id)
+        if cursor is not None:
+            film_side = film_side.where(col(MovieFollow.user_id) > cursor)
+        sides.append(film_side.order_by(col(MovieFollow.user_id)).limit(BATCH_SIZE))
+    audience = union_all(*sides).subquery("audience")
+    return (
+        select(audience.c.user_id, func.bool_or(audience.c.via_host).label("via_host"))
+        .group_by(audience.c.user_id)
+        .order_by(audience.c.user_id)
         .limit(BATCH_SIZE)
     )
-    if event.cursor:
-        query = query.where(col(Follow.follower_id) > uuid.UUID(event.cursor))
-    followers = (await tx.session.scalars(query)).all()
-    if followers:
-        content = render.new_announcement(a, c.name(a.author_id))
-        await deliver(
-            tx,
-            [c.notice(follower, NEW_ANNOUNCEMENT, content) for follower in followers],
-            announcement=a,
-        )
-        event.cursor = str(followers[-1])
-    return len(followers) < BATCH_SIZE
+
+
+async def _announced_batch(tx: Tx, c: _Context) -> bool:
+    """One batch of the announcement's fan-out (new_announcement to the host's followers,
+    new_movie_meetup to the film's other followers); True when nobody is left."""
+    a, event = c.announcement, c.event
+    cursor = uuid.UUID(event.cursor) if event.cursor else None
+    batch = (await tx.session.execute(_recipients(a, cursor))).all()
+    if batch:
+        host = c.name(a.author_id)
+        by_host = render.new_announcement(a, host)
+        by_film = render.new_movie_meetup(a, host) if any(not h for _, h in batch) else by_host
+        notices = [
+            c.notice(
+                user_id,
+                NEW_ANNOUNCEMENT if via_host else NEW_MOVIE_MEETUP,
+                by_host if via_host else by_film,
+                key=ANNOUNCED,
+            )
+            for user_id, via_host in batch
+        ]
+        await deliver(tx, notices, announcement=a)
+        event.cursor = str(batch[-1][0])
+    return len(batch) < BATCH_SIZE
 
 
 async def _handle(tx: Tx, event: DomainEvent) -> bool:
@@ -174,7 +220,7 @@ async def _handle(tx: Tx, event: DomainEvent) -> bool:
         if announcement.cancelled_at is not None:
             return True  # cancelled before its fan-out finished: stop telling people about it
         c.names = await _names(tx, announcement.author_id)
-        return await _followers_batch(tx, c)
+        return await _announced_batch(tx, c)
 
     if kind == EventKind.announcement_updated:
         changed = payload.get("changed") or {}

@@ -60,8 +60,9 @@ def _seats(n: int) -> str:
     return "1 seat" if n == 1 else f"{n} seats"
 
 
-def _meetup_line(a: Announcement) -> str:
-    film = f" ({a.movie_title})" if a.movie_title and a.movie_title != a.title else ""
+def _meetup_line(a: Announcement, *, with_film: bool = True) -> str:
+    shown = with_film and a.movie_title and a.movie_title != a.title
+    film = f" ({a.movie_title})" if shown else ""
     return f"“{a.title}”{film}, {when(a)}, at {a.location}"
 
 
@@ -208,6 +209,17 @@ def new_announcement(a: Announcement, host: str) -> tuple[str, str]:
     return (
         f"{host} announced a new meetup: “{a.title}”",
         f"{host}, whom you follow, is hosting {_meetup_line(a)}. {seats} available.",
+    )
+
+
+def new_movie_meetup(a: Announcement, host: str) -> tuple[str, str]:
+    """To the followers of the meetup's catalog film (who do not follow the host)."""
+    film = a.movie_title or "a film you follow"
+    seats = _seats(a.tickets_left)
+    return (
+        f"A new meetup of {film}: “{a.title}”",
+        f"{host} is hosting a meetup of {film}, a film you follow: "
+        f"{_meetup_line(a, with_film=False)}. {seats} available.",
     )
 
 
