@@ -14,7 +14,8 @@ from app.core.schemas import ApiEnum, Created, View
 class NotificationKind(ApiEnum):
     """What a notification is about (docs/api.md "Notifications" says who gets which). The
     booking and announcement kinds are the outbox's `EventKind`s of the same name;
-    `new_announcement` is a followed host's new meetup (the outbox's `announcement_created`)."""
+    `new_announcement` is a followed host's new meetup and `new_movie_meetup` a new meetup of a
+    followed film (both from the outbox's `announcement_created`)."""
 
     booking_requested = "booking_requested"
     booking_approved = "booking_approved"
@@ -28,6 +29,7 @@ class NotificationKind(ApiEnum):
     reminder_1h = "reminder_1h"
     review_invitation = "review_invitation"
     new_announcement = "new_announcement"
+    new_movie_meetup = "new_movie_meetup"
 
 
 class NotificationPublic(View):

@@ -17,7 +17,7 @@ from app.core.schemas import Patch
 from app.events import EventKind
 from app.main import create_app
 from app.movies.schemas import MovieReviewUpdate, MovieUpdate
-from app.notifications.fanout import NEW_ANNOUNCEMENT
+from app.notifications.fanout import NEW_ANNOUNCEMENT, NEW_MOVIE_MEETUP
 from app.notifications.reminders import REMINDERS, REVIEW_INVITATION
 from app.notifications.schemas import NotificationKind
 from app.users.schemas import AdminUserUpdate, UserUpdate
@@ -175,7 +175,7 @@ def test_notification_kind_lists_every_kind_the_app_writes() -> None:
     written = (
         {k.value for k in EventKind} - {EventKind.announcement_created.value}
         | set(REMINDERS)
-        | {REVIEW_INVITATION, NEW_ANNOUNCEMENT}
+        | {REVIEW_INVITATION, NEW_ANNOUNCEMENT, NEW_MOVIE_MEETUP}
     )
     assert {k.value for k in NotificationKind} == written
 
