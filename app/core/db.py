@@ -28,7 +28,7 @@ from sqlmodel import SQLModel
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.core.logging import get_logger
-from app.core.redis import enqueue_once
+from app.core.redis import QueuedJob, enqueue_many
 
 log = get_logger(__name__)
 
@@ -124,33 +124,36 @@ class Tx:
     session: AsyncSession
     redis: ArqRedis | None = None
     _after_commit: list[AfterCommit] = field(default_factory=list)
+    _jobs: list[QueuedJob] = field(default_factory=list)
 
     def after_commit(self, hook: AfterCommit) -> None:
         self._after_commit.append(hook)
 
     def discard_after_commit(self) -> None:
-        """Forget the hooks of work that was rolled back."""
+        """Forget the jobs and hooks of work that was rolled back."""
+        self._jobs.clear()
         self._after_commit.clear()
 
     def enqueue_after_commit(
         self, function: str, *args: Any, job_id: str, defer_until: datetime | None = None
     ) -> None:
-        """Enqueue an arq job once committed, unless a job with `job_id` exists (one round trip)."""
-        redis = self.redis
-        if redis is None:
-            return
-
-        async def enqueue() -> None:
-            await enqueue_once(redis, function, *args, job_id=job_id, defer_until=defer_until)
-
-        self.after_commit(enqueue)
+        """Enqueue an arq job once committed, unless a job with `job_id` exists. All the jobs of
+        a transaction go in one round trip (`run_after_commit`)."""
+        if self.redis is not None:
+            self._jobs.append(QueuedJob(function, args, job_id, defer_until))
 
     async def run_after_commit(self) -> None:
+        jobs, self._jobs = self._jobs, []
+        if jobs and self.redis is not None:
+            try:
+                await enqueue_many(self.redis, jobs)
+            except Exception:
+                # The change is committed; the worker's sweep enqueues what this lost.
+                log.warning("after_commit_enqueue_failed", jobs=len(jobs), exc_info=True)
         for hook in self._after_commit:
             try:
                 await hook()
             except Exception:
-                # The change is committed; what the hook does (an enqueue) is re-done by the sweep.
                 log.warning("after_commit_hook_failed", exc_info=True)
 
 

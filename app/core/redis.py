@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -50,20 +52,45 @@ return 1
 _scripts: weakref.WeakKeyDictionary[ArqRedis, AsyncScript] = weakref.WeakKeyDictionary()
 
 
-async def enqueue_once(
-    redis: ArqRedis, function: str, *args: Any, job_id: str, defer_until: datetime | None = None
-) -> bool:
-    """Enqueue `function(*args)` as arq would, unless a job or a kept result with `job_id`
-    exists. Returns whether it was enqueued."""
+@dataclass(frozen=True, slots=True)
+class QueuedJob:
+    """An arq job to enqueue unless a job or a kept result with `job_id` exists."""
+
+    function: str
+    args: tuple[Any, ...]
+    job_id: str
+    defer_until: datetime | None = None
+
+
+def _script(redis: ArqRedis) -> AsyncScript:
     script = _scripts.get(redis)
     if script is None:
         script = _scripts[redis] = redis.register_script(_ENQUEUE_IF_NEW)
+    return script
+
+
+def _keys_and_args(redis: ArqRedis, job: QueuedJob) -> tuple[list[str], list[Any]]:
     now_ms = timestamp_ms()
-    score = to_unix_ms(defer_until) if defer_until is not None else now_ms
-    payload = serialize_job(function, args, {}, None, now_ms, serializer=redis.job_serializer)
+    score = to_unix_ms(job.defer_until) if job.defer_until is not None else now_ms
+    payload = serialize_job(
+        job.function, job.args, {}, None, now_ms, serializer=redis.job_serializer
+    )
     expires_ms = score - now_ms + redis.expires_extra_ms
-    keys = [job_key_prefix + job_id, result_key_prefix + job_id, redis.default_queue_name]
-    return bool(await script(keys=keys, args=[expires_ms, payload, job_id, score]))
+    keys = [job_key_prefix + job.job_id, result_key_prefix + job.job_id, redis.default_queue_name]
+    return keys, [expires_ms, payload, job.job_id, score]
+
+
+async def enqueue_many(redis: ArqRedis, jobs: Sequence[QueuedJob]) -> list[bool]:
+    """Enqueue each job as arq would, unless a job or a kept result with its id exists (then
+    False for it), all in one round trip (a pipeline of one script): what a transaction enqueues
+    after its commit, one job or a fan-out batch's thousand emails."""
+    script = _script(redis)
+    async with redis.pipeline(transaction=False) as pipe:
+        for job in jobs:
+            keys, argv = _keys_and_args(redis, job)
+            await script(keys=keys, args=argv, client=pipe)
+        results = await pipe.execute()
+    return [bool(result) for result in results]
 
 
 # Every arq worker process writes its health report under a key of its own (arq's default is one

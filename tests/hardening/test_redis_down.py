@@ -118,7 +118,7 @@ async def test_register_confirm_and_forgot_fail_open_and_their_emails_wait_for_t
     assert registered.status_code == 201
     messages = " ".join(record.getMessage() for record in caplog.records)
     assert "rate_limit_redis_down" in messages
-    assert "after_commit_hook_failed" in messages  # the email job could not be enqueued
+    assert "after_commit_enqueue_failed" in messages  # the email job could not be enqueued
     async with db.sessionmaker() as session:
         statuses = (await session.scalars(select(EmailMessage.status))).all()
     assert statuses == [EmailStatus.pending]
@@ -155,7 +155,7 @@ async def test_booking_is_created_while_redis_is_down_and_its_event_waits_for_th
         )
     assert booked.status_code == 201, booked.text
     assert booked.json()["status"] == "approved"
-    assert "after_commit_hook_failed" in " ".join(r.getMessage() for r in caplog.records)
+    assert "after_commit_enqueue_failed" in " ".join(r.getMessage() for r in caplog.records)
 
     # The outbox row is committed and unprocessed: the worker's sweep will deliver it.
     async with db.sessionmaker() as session:
