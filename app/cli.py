@@ -263,7 +263,8 @@ def cmd_seed_demo(settings: Settings, _: argparse.Namespace) -> None:
     print(f"movies added: {report.movies_added}")
     if report.users_created:
         print(
-            f"meetups: {report.announcements_created}, bookings: {report.bookings_created}; "
+            f"meetups: {report.announcements_created}, bookings: {report.bookings_created}, "
+            f"film reviews: {report.film_reviews_created}; "
             f"demo accounts (password {DEMO_PASSWORD!r}): {', '.join(report.users_created)}"
         )
     else:

@@ -1,4 +1,5 @@
-"""`meetup seed-demo`: the film catalog, a few demo accounts, follows, meetups and bookings.
+"""`meetup seed-demo`: the film catalog, a few demo accounts, follows and friendships, followed
+films, film reviews and likes, meetups and bookings.
 
 Everything goes through the domain services, so counters, short links and outbox events are what
 real use would produce (the worker delivers the events when it runs). Running it again adds
@@ -27,6 +28,8 @@ from app.core.config import Settings
 from app.core.db import Database, Tx
 from app.models.movies import Movie
 from app.models.users import User
+from app.movies import community
+from app.movies.schemas import MovieReviewCreate
 from app.seed.films import FILMS
 from app.users import service as users_service
 
@@ -41,8 +44,38 @@ PEOPLE = (
     ("gleb", "Gleb Sokolov", "Will watch anything with samurai or replicants."),
     ("dasha", "Dasha Ivanova", "Science fiction, mostly."),
 )
-# follower -> followees
-FOLLOWS = {"vera": ("ann",), "gleb": ("ann", "boris"), "dasha": ("ann", "boris", "vera")}
+# follower -> followees; the follows both ways are friendships (ann-vera, boris-gleb, vera-dasha)
+FOLLOWS = {
+    "ann": ("vera",),
+    "boris": ("gleb",),
+    "vera": ("ann", "dasha"),
+    "gleb": ("ann", "boris"),
+    "dasha": ("ann", "boris", "vera"),
+}
+# who follows which catalog films (followed before the meetups are announced, so the worker tells
+# them of the new meetups of their films)
+FILM_FOLLOWS = {
+    "dasha": ("Solaris", "Blade Runner", "Stalker"),
+    "gleb": ("Seven Samurai", "Blade Runner"),
+    "vera": ("Amélie", "My Neighbor Totoro"),
+}
+# reviewer, film, score 1..10, text
+FILM_REVIEWS = (
+    ("ann", "Stalker", 10, "The Zone is a state of mind. Watch it twice, the second time alone."),
+    ("dasha", "Stalker", 9, "Slow, then suddenly you notice you have stopped breathing."),
+    ("gleb", "Stalker", 7, None),
+    ("dasha", "Solaris", 8, "Better than the remake, and the remake is good."),
+    ("gleb", "Seven Samurai", 10, "Three and a half hours and not a minute too long."),
+    ("boris", "Seven Samurai", 9, "We show it every autumn. Bring a cushion."),
+    ("vera", "Amélie", 9, "Paris as it never was, and I don't mind."),
+    ("boris", "Blade Runner", 8, "The final cut, on the biggest wall we have."),
+)
+# liker -> (author, film) of the reviews they like
+FILM_REVIEW_LIKES = {
+    "vera": (("ann", "Stalker"), ("boris", "Seven Samurai")),
+    "gleb": (("ann", "Stalker"), ("dasha", "Stalker")),
+    "boris": (("ann", "Stalker"), ("gleb", "Seven Samurai")),
+}
 
 
 @dataclass
@@ -111,6 +144,7 @@ class SeedReport:
     users_created: list[str] = field(default_factory=list)
     announcements_created: int = 0
     bookings_created: int = 0
+    film_reviews_created: int = 0
 
 
 def _local_evening(days_ahead: int, zone: str) -> datetime:
@@ -170,6 +204,27 @@ async def _movie_ids(session: AsyncSession) -> dict[str, Movie]:
     return {movie.title.lower(): movie for movie in movies}
 
 
+async def _film_community(
+    tx: Tx, people: dict[str, User], catalog: dict[str, Movie], report: SeedReport
+) -> None:
+    for person, titles in FILM_FOLLOWS.items():
+        for title in titles:
+            await community.follow(tx, people[person], catalog[title.lower()].id)
+    review_ids = {}
+    for person, title, score, text in FILM_REVIEWS:
+        review = await community.create_review(
+            tx,
+            author=people[person],
+            movie_id=catalog[title.lower()].id,
+            data=MovieReviewCreate(score=score, text=text),
+        )
+        review_ids[person, title] = review.id
+        report.film_reviews_created += 1
+    for liker, liked in FILM_REVIEW_LIKES.items():
+        for key in liked:
+            await community.like(tx, user=people[liker], review_id=review_ids[key])
+
+
 async def seed(tx: Tx) -> SeedReport:
     report = SeedReport()
     session = tx.session
@@ -181,6 +236,7 @@ async def seed(tx: Tx) -> SeedReport:
         for followee in followees:
             await users_service.follow(tx, people[follower], people[followee].id)
     catalog = await _movie_ids(session)
+    await _film_community(tx, people, catalog, report)
     for meetup in MEETUPS:
         movie = catalog.get(meetup.film.lower())
         film: dict[str, Any] = {"movie_id": movie.id} if movie else {"movie_title": meetup.film}
