@@ -191,7 +191,16 @@ async def list_reviews(
 
 
 async def _likeable(session: AsyncSession, review_id: uuid.UUID, user: User) -> MovieReview:
-    review = await session.get(MovieReview, review_id)
+    """The review, key-share locked until the like commits: a hide or a delete (FOR UPDATE) under
+    way is waited for and then seen (404), and one that comes later waits for the like. Unlocked,
+    a like raced a delete into a foreign-key violation (500) and a hide into a like of a hidden
+    review."""
+    review = await session.get(
+        MovieReview,
+        review_id,
+        with_for_update={"read": True, "key_share": True},
+        populate_existing=True,
+    )
     if review is None or review.hidden:
         raise NotFound("No such review.")
     if review.author_id == user.id:

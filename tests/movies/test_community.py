@@ -3,6 +3,7 @@ and what the film shows of it (rating, followers_count, upcoming_meetups_count, 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -614,3 +615,54 @@ async def test_deleting_a_hidden_review_leaves_the_rating_alone(
     assert await _rating(client, movie["id"]) == {"average": 7.0, "count": 1}
     assert (await _moderate(client, moderator, review["id"], "unhide")).status_code == 404
     assert await _rating(client, movie["id"]) == {"average": 7.0, "count": 1}
+
+
+# --- races ------------------------------------------------------------------------------------------
+
+
+async def test_a_like_racing_a_delete_is_204_or_404_never_500(
+    client: httpx.AsyncClient, users: UserFactory
+) -> None:
+    """The like waits for the delete under way (then 404) or the delete waits for the like;
+    the like's row never meets a review that is gone (a foreign-key violation, a 500)."""
+    moderator, author = await users.moderator(), await users.create()
+    fans = [await users.create() for _ in range(4)]
+    movie = await _movie(client, moderator, "Stalker")
+    for round_ in range(20):
+        review = await _review(client, author, movie["id"], 5)
+        url = f"{API}/movie-reviews/{review['id']}"
+        responses = await asyncio.gather(
+            *(_like(client, fan, review["id"]) for fan in fans[:2]),
+            client.delete(url, headers=author.headers),
+            *(_like(client, fan, review["id"]) for fan in fans[2:]),
+        )
+        assert responses[2].status_code == 204, round_
+        likes = [r.status_code for i, r in enumerate(responses) if i != 2]
+        assert set(likes) <= {204, 404}, (round_, [r.text for r in responses])
+    assert await _rating(client, movie["id"]) == {"average": None, "count": 0}
+
+
+async def test_a_like_racing_a_hide_lands_before_it_or_is_404(
+    client: httpx.AsyncClient, users: UserFactory
+) -> None:
+    """A like answered 204 was counted before the hide (the hidden review's likes_count shows
+    it); one that comes after the hide is a 404: no like reaches a hidden review."""
+    moderator, author = await users.moderator(), await users.create()
+    fans = [await users.create() for _ in range(3)]
+    movie = await _movie(client, moderator, "Stalker")
+    for round_ in range(20):
+        review = await _review(client, author, movie["id"], 5)
+        like_a, hidden, like_b, like_c = await asyncio.gather(
+            _like(client, fans[0], review["id"]),
+            _moderate(client, moderator, review["id"], "hide"),
+            _like(client, fans[1], review["id"]),
+            _like(client, fans[2], review["id"]),
+        )
+        assert hidden.status_code == 200
+        likes = [like_a.status_code, like_b.status_code, like_c.status_code]
+        assert set(likes) <= {204, 404}, round_
+        assert hidden.json()["likes_count"] == likes.count(204), (round_, likes)
+        shown = await _moderate(client, moderator, review["id"], "unhide")
+        assert shown.json()["likes_count"] == likes.count(204), round_
+        deleted = await client.delete(f"{API}/movie-reviews/{review['id']}", headers=author.headers)
+        assert deleted.status_code == 204
