@@ -666,3 +666,39 @@ async def test_a_like_racing_a_hide_lands_before_it_or_is_404(
         assert shown.json()["likes_count"] == likes.count(204), round_
         deleted = await client.delete(f"{API}/movie-reviews/{review['id']}", headers=author.headers)
         assert deleted.status_code == 204
+
+
+async def test_racing_identical_reviews_and_follows_count_once(
+    client: httpx.AsyncClient, users: UserFactory
+) -> None:
+    moderator, ann = await users.moderator(), await users.create()
+    fans = [await users.create() for _ in range(5)]
+    movie = await _movie(client, moderator, "Stalker")
+    url = f"{API}/movies/{movie['id']}"
+
+    reviews = await asyncio.gather(
+        *(client.post(f"{url}/reviews", headers=ann.headers, json={"score": s}) for s in (2, 9, 4))
+    )
+    assert sorted(r.status_code for r in reviews) == [201, 409, 409]
+    created = next(r.json() for r in reviews if r.status_code == 201)
+    assert await _rating(client, movie["id"]) == {"average": float(created["score"]), "count": 1}
+
+    follows = await asyncio.gather(
+        *(client.put(f"{url}/follow", headers=ann.headers) for _ in range(4)),
+        *(client.put(f"{url}/follow", headers=fan.headers) for fan in fans),
+    )
+    assert {r.status_code for r in follows} == {204}
+    assert (await _read(client, movie["id"]))["followers_count"] == 1 + len(fans)
+    unfollows = await asyncio.gather(
+        *(client.delete(f"{url}/follow", headers=ann.headers) for _ in range(4)),
+        *(client.delete(f"{url}/follow", headers=fan.headers) for fan in fans[:3]),
+    )
+    assert {r.status_code for r in unfollows} == {204}
+    assert (await _read(client, movie["id"]))["followers_count"] == 2
+
+    likes = await asyncio.gather(
+        *(_like(client, fan, created["id"]) for fan in fans for _ in range(2))
+    )
+    assert {r.status_code for r in likes} == {204}
+    listed = await _reviews(client, movie["id"])
+    assert listed["items"][0]["likes_count"] == len(fans)
