@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -74,6 +74,18 @@ def babel_locale(locale: str) -> Locale:
 def N_(message: str) -> str:
     """Marks `message` for the catalogs without translating it (it is translated when shown)."""
     return message
+
+
+class Plural(NamedTuple):
+    """A message with a singular and a plural msgid, chosen by ngettext for a count."""
+
+    singular: str
+    plural: str
+
+
+def N_plural(singular: str, plural: str) -> Plural:
+    """Marks a plural message for the catalogs (`make messages` passes `-k N_plural:1,2`)."""
+    return Plural(singular, plural)
 
 
 def request_locale(
