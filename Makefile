@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench lock clean
+.PHONY: install run test lint format bench lock clean messages
 
 # constraints.txt pins every package (for Python 3.11-3.14) to the versions CI tested; `make lock`
 # refreshes it.
@@ -47,3 +47,18 @@ lock: install
 
 clean:
 	rm -rf .venv .venv-* .pytest_cache .ruff_cache
+
+# The message catalogs (docs/api.md "Languages"): extract every marked text into
+# app/locale/messages.pot, merge it into each language's .po, compile the .mo files (committed:
+# the app runs from a clean clone). Translate the new entries of app/locale/ru/.../messages.po,
+# then run it again. tests/i18n/test_catalogs.py fails while a catalog is stale.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k N_plural:1,2 --no-location --sort-output \
+		--project "Movie Meetup" -o app/locale/messages.pot .
+	for lang in en ru; do \
+		if [ -f app/locale/$$lang/LC_MESSAGES/messages.po ]; then \
+			$(BIN)/pybabel update -i app/locale/messages.pot -d app/locale -l $$lang \
+				--no-fuzzy-matching --ignore-obsolete; \
+		else $(BIN)/pybabel init -i app/locale/messages.pot -d app/locale -l $$lang; fi; \
+	done
+	$(BIN)/pybabel compile -d app/locale --statistics

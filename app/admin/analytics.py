@@ -22,6 +22,7 @@ from sqlmodel import col
 
 from app.admin.errors import InvalidDateRange
 from app.core import clock
+from app.core.i18n import N_plural
 from app.core.schemas import ResponseModel
 from app.models.announcements import Announcement, AnnouncementStatus
 from app.models.bookings import Booking, BookingStatus
@@ -139,7 +140,12 @@ def _period(date_from: date | None, date_to: date | None) -> tuple[date, date]:
     if start > end:
         raise InvalidDateRange()
     if (end - start).days + 1 > MAX_DAYS:
-        raise InvalidDateRange(f"The period may span at most {MAX_DAYS} days.")
+        raise InvalidDateRange(
+            N_plural(
+                "The period may span at most {n} day.", "The period may span at most {n} days."
+            ),
+            count=MAX_DAYS,
+        )
     return start, end
 
 

@@ -4,31 +4,32 @@ OpenAPI) and its default message."""
 from __future__ import annotations
 
 from app.core.errors import Conflict, ServiceUnavailable, Unprocessable
+from app.core.i18n import N_
 
 
 class JobNotFailed(Conflict):
     """Retrying a job that did not fail."""
 
     code = "job_not_failed"
-    detail = "Only a failed job can be retried."
+    detail = N_("Only a failed job can be retried.")
 
 
 class JobNotAbortable(Conflict):
     """Aborting a job that is running or finished."""
 
     code = "job_not_abortable"
-    detail = "Only a queued or deferred job can be aborted."
+    detail = N_("Only a queued or deferred job can be aborted.")
 
 
 class RedisUnavailable(ServiceUnavailable):
     """Redis, where the job queue lives, does not answer (within 3 s)."""
 
     code = "redis_unavailable"
-    detail = "Redis, where the job queue lives, does not answer."
+    detail = N_("Redis, where the job queue lives, does not answer.")
 
 
 class InvalidDateRange(Unprocessable):
     """`date_from` is after `date_to`, or the period spans more than 366 days."""
 
     code = "invalid_date_range"
-    detail = "date_from must not be after date_to."
+    detail = N_("date_from must not be after date_to.")

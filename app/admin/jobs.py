@@ -44,6 +44,7 @@ from redis.exceptions import RedisError, WatchError
 from app.admin.errors import JobNotAbortable, JobNotFailed, RedisUnavailable
 from app.core import metrics
 from app.core.errors import NotFound
+from app.core.i18n import N_
 from app.core.logging import get_logger
 from app.core.redis import WORKER_HEALTH_PREFIX
 from app.core.schemas import ResponseModel
@@ -232,7 +233,7 @@ async def get_job(redis: ArqRedis, job_id: str) -> JobView:
     for job in await _all_jobs(redis):
         if job.id == job_id:
             return job
-    raise NotFound("No such job (finished jobs are kept for an hour).")
+    raise NotFound(N_("No such job (finished jobs are kept for an hour)."))
 
 
 async def retry_job(redis: ArqRedis, job_id: str) -> JobView:
@@ -251,7 +252,7 @@ async def retry_job(redis: ArqRedis, job_id: str) -> JobView:
             result.function, *result.args, _job_id=new_id, **result.kwargs
         )
     if job is None:  # pragma: no cover - a random id is never taken
-        raise JobNotFailed("The job could not be enqueued again.")
+        raise JobNotFailed(N_("The job could not be enqueued again."))
     log.info("job_retried", job_id=job_id, new_job_id=new_id, function=result.function)
     return await get_job(redis, new_id)
 
@@ -309,7 +310,7 @@ async def _abort(redis: ArqRedis, job_id: str) -> str:
             except WatchError:
                 continue
         return definition.function
-    raise JobNotAbortable("The job changed while aborting it; try again.")
+    raise JobNotAbortable(N_("The job changed while aborting it; try again."))
 
 
 async def heartbeat(redis: ArqRedis, interval_s: float) -> Heartbeat:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field
 
 from app.core.db import Transaction
 from app.core.errors import NotFound
+from app.core.i18n import N_
 from app.core.schemas import ApiEnum
 from app.core.validation import BoundedDatetime, SingleLineText, bounded_date
 from app.models.announcements import Announcement, AnnouncementStatus
@@ -34,7 +35,7 @@ async def _existing_announcement(announcement_id: uuid.UUID, tx: Transaction) ->
     """404 before the body is validated: the contract orders errors 401, 404, 422, 403, 409."""
     announcement = await tx.session.get(Announcement, announcement_id)
     if announcement is None:
-        raise NotFound("No such announcement.")
+        raise NotFound(N_("No such announcement."))
     return announcement
 
 

@@ -34,6 +34,7 @@ from app.announcements.schemas import AnnouncementListItem, AnnouncementPublic
 from app.core import clock, search
 from app.core.db import custom_plans
 from app.core.errors import NotFound
+from app.core.i18n import N_
 from app.core.pagination import PageParams, Total, count_capped, page_total
 from app.models.announcements import Announcement, AnnouncementFavorite, AnnouncementStatus
 from app.models.bookings import Booking, BookingStatus
@@ -230,7 +231,7 @@ async def announcement_view(
     a signed-in viewer, else null."""
     row = (await session.execute(_with_author().where(col(A.id) == announcement_id))).first()
     if row is None:
-        raise NotFound("No such announcement.")
+        raise NotFound(N_("No such announcement."))
     announcement, author = row
     guests = (
         await session.execute(
@@ -269,7 +270,7 @@ async def short_link_target(session: AsyncSession, code: str) -> str:
         )
         if booking_id is not None:
             return f"bookings/{booking_id}"
-    raise NotFound("No such short link.")
+    raise NotFound(N_("No such short link."))
 
 
 def upcoming_per_movie(now: datetime) -> Subquery:

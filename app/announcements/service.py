@@ -38,6 +38,7 @@ from app.bookings.errors import AnnouncementClosed
 from app.core import clock
 from app.core.db import Tx
 from app.core.errors import Forbidden, NotFound
+from app.core.i18n import N_, N_plural
 from app.core.logging import get_logger
 from app.core.shortcodes import new_code
 from app.events import EventKind
@@ -110,13 +111,13 @@ def _require_future(event_time: datetime) -> None:
 
 def _require_author(announcement: Announcement, user: User) -> None:
     if announcement.author_id != user.id and user.role != Role.admin:
-        raise Forbidden("Only the author of this meetup or an admin may change it.")
+        raise Forbidden(N_("Only the author of this meetup or an admin may change it."))
 
 
 _CLOSED_DETAIL = {
-    AnnouncementStatus.cancelled: "This meetup was cancelled: it cannot change any more.",
-    AnnouncementStatus.started: "This meetup has started: it cannot change any more.",
-    AnnouncementStatus.finished: "This meetup is over: it cannot change any more.",
+    AnnouncementStatus.cancelled: N_("This meetup was cancelled: it cannot change any more."),
+    AnnouncementStatus.started: N_("This meetup has started: it cannot change any more."),
+    AnnouncementStatus.finished: N_("This meetup is over: it cannot change any more."),
 }
 
 
@@ -131,7 +132,7 @@ async def _lock(session: AsyncSession, announcement_id: uuid.UUID) -> Announceme
         Announcement, announcement_id, with_for_update=True, populate_existing=True
     )
     if announcement is None:
-        raise NotFound("No such announcement.")
+        raise NotFound(N_("No such announcement."))
     return announcement
 
 
@@ -212,8 +213,11 @@ async def update_announcement(
     _require_not_closed(announcement)
     if new["tickets_count"] < announcement.approved_seats:
         raise CapacityBelowBooked(
-            f"{announcement.approved_seats} seat(s) are already approved: tickets_count cannot "
-            "go below that."
+            N_plural(
+                "{n} seat is already approved: tickets_count cannot go below that.",
+                "{n} seats are already approved: tickets_count cannot go below that.",
+            ),
+            count=announcement.approved_seats,
         )
     if new["event_time"] != announcement.event_time and await _has_duplicate(
         session, announcement.author_id, new["event_time"], exclude=announcement.id
@@ -278,7 +282,7 @@ def _merged_values(
     if new["is_free"] and "price" not in changes:
         new["price"] = None  # becoming free drops the price
     if new["is_free"] and new["price"] not in (None, Decimal(0)):
-        raise InvalidPrice("A free meetup has no price: send is_free=false with a price.")
+        raise InvalidPrice(N_("A free meetup has no price: send is_free=false with a price."))
     if new["is_free"]:
         new["price"] = None
     if not new["is_free"] and (new["price"] is None or new["price"] <= 0):
@@ -351,7 +355,7 @@ async def _mark(
             .returning(col(table.user_id))
         )
     except IntegrityError as exc:  # deleted meanwhile
-        raise NotFound("No such announcement.") from exc
+        raise NotFound(N_("No such announcement.")) from exc
     return inserted is not None
 
 

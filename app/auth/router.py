@@ -31,6 +31,7 @@ from app.auth.schemas import (
 )
 from app.core.db import Transaction
 from app.core.errors import NotAuthenticated, RateLimited, RateLimiterUnavailable, errors
+from app.core.i18n import RequestLocale
 from app.sessions import service as sessions
 from app.sessions.dependencies import ClientIP, CurrentPrincipal, CurrentUser
 from app.sessions.errors import TokenReused
@@ -52,10 +53,13 @@ SIGN_IN_ERRORS = errors(
     response_model=UserPrivate,
     responses=errors(EmailTaken, RateLimited),
 )
-async def register(body: RegisterRequest, tx: Transaction, ip: ClientIP) -> UserPrivate:
-    """Create an account; a 6-digit confirmation code is emailed."""
+async def register(
+    body: RegisterRequest, tx: Transaction, ip: ClientIP, locale: RequestLocale
+) -> UserPrivate:
+    """Create an account; a 6-digit confirmation code is emailed. The account's `locale` (the
+    language of its emails and notifications) is the best match of `Accept-Language`."""
     user = await service.register(
-        tx, email=str(body.email), password=body.password, name=body.name, ip=ip
+        tx, email=str(body.email), password=body.password, name=body.name, ip=ip, locale=locale
     )
     return UserPrivate.of(user)
 

@@ -21,7 +21,7 @@ from app.auth.errors import (
     InvalidToken,
     WrongPassword,
 )
-from app.core import clock, ratelimit, security
+from app.core import clock, i18n, ratelimit, security
 from app.core.config import get_settings
 from app.core.db import Tx
 from app.core.logging import get_logger
@@ -76,6 +76,7 @@ async def _send_confirmation(tx: Tx, user: User) -> None:
         tx,
         to=user.email,
         template="confirm_email",
+        locale=user.locale,
         sensitive=True,
         name=user.name,
         code=code,
@@ -97,12 +98,17 @@ async def _limit_auth_request(
     await ratelimit.reserve(tx.redis, keys, rate, fail_closed=fail_closed)
 
 
-async def register(tx: Tx, *, email: str, password: str, name: str, ip: str) -> User:
+async def register(
+    tx: Tx, *, email: str, password: str, name: str, ip: str, locale: str = i18n.DEFAULT
+) -> User:
     await _limit_auth_request(tx, ip, "register")
     if await users_service.find_user_by_email(tx.session, email):
         raise EmailTaken()
     user = User(
-        email=email.strip(), name=name, password_hash=await security.hash_password(password)
+        email=email.strip(),
+        name=name,
+        password_hash=await security.hash_password(password),
+        locale=i18n.normalize(locale),
     )
     tx.session.add(user)
     try:
@@ -239,6 +245,7 @@ async def forgot_password(tx: Tx, *, email: str, ip: str) -> None:
         tx,
         to=user.email,
         template="password_reset",
+        locale=user.locale,
         sensitive=True,
         name=user.name,
         token=token,

@@ -27,6 +27,7 @@ from app.core.errors import (
     NotFound,
     errors,
 )
+from app.core.i18n import N_
 from app.core.idempotency import Idempotent
 from app.core.pagination import Page, Pagination
 from app.models.announcements import Announcement
@@ -41,7 +42,7 @@ async def _existing_announcement(announcement_id: uuid.UUID, tx: Transaction) ->
     """404 before the body is validated: the contract orders 401, 404, 422, 403, 409."""
     announcement = await tx.session.get(Announcement, announcement_id)
     if announcement is None:
-        raise NotFound("No such announcement.")
+        raise NotFound(N_("No such announcement."))
     return announcement
 
 
@@ -104,7 +105,7 @@ async def list_announcement_bookings(
 ) -> Page[BookingPublic]:
     """Every booking of a meetup, any status (its host or an admin)."""
     if announcement.author_id != user.id and user.role != Role.admin:
-        raise Forbidden("Only the host sees the bookings of a meetup.")
+        raise Forbidden(N_("Only the host sees the bookings of a meetup."))
     items, total = await queries.list_bookings(
         tx.session, page=page, announcement_id=announcement_id, status=status
     )
@@ -147,7 +148,7 @@ async def get_booking(booking_id: uuid.UUID, user: CurrentUser, tx: Transaction)
     """One booking (its guest, its host or an admin; anyone else gets 404)."""
     view = await queries.booking_view(tx.session, booking_id)
     if view is None or not (user.id in (view.guest.id, view.host.id) or user.role == Role.admin):
-        raise NotFound("No such booking.")
+        raise NotFound(N_("No such booking."))
     return view
 
 

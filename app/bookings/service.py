@@ -44,6 +44,7 @@ from app.bookings.transitions import check_move, counter_deltas
 from app.core import clock
 from app.core.db import Tx
 from app.core.errors import Conflict, Forbidden, NotFound
+from app.core.i18n import N_
 from app.core.logging import get_logger
 from app.core.metrics import BOOKINGS
 from app.core.shortcodes import new_code
@@ -95,7 +96,7 @@ async def seat_request_facts(
         )
     ).one_or_none()
     if row is None:
-        raise NotFound("No such announcement.")
+        raise NotFound(N_("No such announcement."))
     return SeatRequestFacts(
         announcement_id=row.id,
         host_id=row.author_id,
@@ -262,7 +263,7 @@ async def _read_locked(tx: Tx, booking_id: uuid.UUID, user: User) -> Decision:
     if row is None or not (
         row.author_id == user.id or row.guest_id == user.id or user.role == Role.admin
     ):
-        raise NotFound("No such booking.")  # someone else's booking: not even its existence
+        raise NotFound(N_("No such booking."))  # someone else's booking: not even its existence
     return Decision(row)
 
 
@@ -330,7 +331,7 @@ async def _decide(
 
 def _require_host(decision: Decision, user: User) -> None:
     if not decision.is_host(user) and user.role != Role.admin:
-        raise Forbidden("Only the host decides on bookings.")
+        raise Forbidden(N_("Only the host decides on bookings."))
 
 
 async def approve_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> BookingPublic:
@@ -353,7 +354,7 @@ async def reject_booking(
     def rules(decision: Decision, now: datetime) -> Move:
         _require_host(decision, user)
         if decision.has_started(now):
-            raise AnnouncementClosed("The meetup has started: it is too late to decide.")
+            raise AnnouncementClosed(N_("The meetup has started: it is too late to decide."))
         check_move(decision.status, S.rejected)
         return Move(S.rejected, EventKind.booking_rejected, {"reason": reason}, reason=reason)
 
@@ -365,7 +366,7 @@ async def reject_booking(
 async def cancel_booking(tx: Tx, *, booking_id: uuid.UUID, user: User) -> BookingPublic:
     def rules(decision: Decision, now: datetime) -> Move:
         if decision.has_started(now):
-            raise AnnouncementClosed("The meetup has started: it is too late to cancel.")
+            raise AnnouncementClosed(N_("The meetup has started: it is too late to cancel."))
         check_move(decision.status, S.cancelled)  # 409 invalid_transition once it is over
         by = "guest" if decision.row.guest_id == user.id else "host"
         return Move(S.cancelled, EventKind.booking_cancelled, {"by": by})

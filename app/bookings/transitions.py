@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from app.bookings.errors import InvalidTransition
 from app.core import clock
+from app.core.i18n import N_
 from app.models.bookings import Booking, BookingStatus
 
 S = BookingStatus
@@ -22,7 +23,10 @@ ALLOWED: dict[BookingStatus, frozenset[BookingStatus]] = {
 def check_move(current: BookingStatus, to: BookingStatus) -> None:
     """409 invalid_transition unless a `current` booking may become `to`."""
     if to not in ALLOWED[current]:
-        raise InvalidTransition(f"A {current.value} booking cannot become {to.value}.")
+        raise InvalidTransition(
+            N_("A {current} booking cannot become {to}."),
+            params={"current": current.value, "to": to.value},
+        )
 
 
 def counter_deltas(current: BookingStatus | None, to: BookingStatus, seats: int) -> tuple[int, int]:

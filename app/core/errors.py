@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from inspect import cleandoc
 from typing import Any, ClassVar
 
@@ -13,6 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core import i18n
+from app.core.i18n import N_, N_plural, Plural
 
 
 class ErrorBody(BaseModel):
@@ -46,6 +50,13 @@ class AppError(Exception):
     Each machine code is a class (the generic ones here, the specific ones in their domain's
     `errors.py`): the first paragraph of its docstring says when it happens (the OpenAPI quotes
     it), `detail` is its default message, which a raise may replace with a more specific one.
+
+    Details are English message ids, translated when the error is rendered (the request's
+    `Accept-Language`): mark a literal with `N_("...")` so that `make messages` extracts it. A
+    message with values is a template, `N_("The host {host} does not resolve.")` with
+    `params={"host": host}`, filled after translation; a plural one is
+    `N_plural("Only {n} seat left.", "Only {n} seats left.")` with `count=n` (ngettext chooses the
+    form of the language, `{n}` is the count).
     """
 
     status_code: ClassVar[int] = 400
@@ -57,16 +68,30 @@ class AppError(Exception):
 
     def __init__(
         self,
-        detail: str | None = None,
+        detail: str | Plural | None = None,
         *,
         headers: dict[str, str] | None = None,
         persist: bool = False,
+        params: Mapping[str, Any] | None = None,
+        count: int | None = None,
     ) -> None:
-        if detail is not None:
-            self.detail = detail
+        self.message: str | Plural = detail if detail is not None else type(self).detail
+        self.params = dict(params or {})
+        self.count = count
+        self.detail = self.translated(i18n.DEFAULT)
         self.headers = headers or {}
         self.persist = persist
         super().__init__(self.detail)
+
+    def translated(self, locale: str) -> str:
+        """The detail in `locale`, its values filled in."""
+        catalog = i18n.translations(locale)
+        if isinstance(self.message, Plural):
+            count = self.count or 0
+            text = catalog.ngettext(self.message.singular, self.message.plural, count)
+            return text.format(n=count, **self.params)
+        text = catalog.gettext(self.message)
+        return text.format(**self.params) if self.params else text
 
 
 class BadRequest(AppError):
@@ -74,7 +99,7 @@ class BadRequest(AppError):
 
     status_code = 400
     code = "bad_request"
-    detail = "The request could not be processed."
+    detail = N_("The request could not be processed.")
 
 
 class NotAuthenticated(AppError):
@@ -83,7 +108,7 @@ class NotAuthenticated(AppError):
 
     status_code = 401
     code = "not_authenticated"
-    detail = "Authentication is required: send a valid bearer token."
+    detail = N_("Authentication is required: send a valid bearer token.")
 
     def __init__(self, detail: str | None = None, *, persist: bool = False) -> None:
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"}, persist=persist)
@@ -95,7 +120,7 @@ class Forbidden(AppError):
 
     status_code = 403
     code = "forbidden"
-    detail = "You are not allowed to do this."
+    detail = N_("You are not allowed to do this.")
 
 
 class NotFound(AppError):
@@ -104,7 +129,7 @@ class NotFound(AppError):
 
     status_code = 404
     code = "not_found"
-    detail = "Not found."
+    detail = N_("Not found.")
 
 
 class Conflict(AppError):
@@ -112,7 +137,7 @@ class Conflict(AppError):
 
     status_code = 409
     code = "conflict"
-    detail = "The request conflicts with the current state."
+    detail = N_("The request conflicts with the current state.")
 
 
 class Unprocessable(AppError):
@@ -120,7 +145,7 @@ class Unprocessable(AppError):
 
     status_code = 422
     code = "unprocessable"
-    detail = "The request is well-formed but cannot be processed."
+    detail = N_("The request is well-formed but cannot be processed.")
 
 
 class ValidationFailed(Unprocessable):
@@ -129,7 +154,7 @@ class ValidationFailed(Unprocessable):
     Rendered by the request-validation handler; `errors()` adds it to every 422 it declares."""
 
     code = "validation_error"
-    detail = "The request breaks the schema."
+    detail = N_("The request breaks the schema.")
     example: ClassVar[Any] = [
         {"type": "missing", "loc": ["body", "email"], "msg": "Field required", "input": None}
     ]
@@ -139,7 +164,7 @@ class IdempotencyKeyReused(Unprocessable):
     """The Idempotency-Key was used before with a different request."""
 
     code = "idempotency_key_reused"
-    detail = "This Idempotency-Key was used with a different request."
+    detail = N_("This Idempotency-Key was used with a different request.")
 
 
 class PayloadTooLarge(AppError):
@@ -149,7 +174,7 @@ class PayloadTooLarge(AppError):
 
     status_code = 413
     code = "payload_too_large"
-    detail = "The request body is larger than the limit."
+    detail = N_("The request body is larger than the limit.")
 
 
 class RateLimited(AppError):
@@ -157,11 +182,15 @@ class RateLimited(AppError):
 
     status_code = 429
     code = "rate_limited"
-    detail = "Too many requests. Try again later."
+    detail = N_("Too many requests. Try again later.")
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
-            f"Too many requests. Try again in {retry_after} s.",
+            N_plural(
+                "Too many requests. Try again in {n} second.",
+                "Too many requests. Try again in {n} seconds.",
+            ),
+            count=retry_after,
             headers={"Retry-After": str(retry_after)},
         )
 
@@ -172,7 +201,7 @@ class ServiceUnavailable(AppError):
 
     status_code = 503
     code = "service_unavailable"
-    detail = "A service the API depends on is unavailable. Try again shortly."
+    detail = N_("A service the API depends on is unavailable. Try again shortly.")
 
 
 class RateLimiterUnavailable(ServiceUnavailable):
@@ -180,7 +209,9 @@ class RateLimiterUnavailable(ServiceUnavailable):
     reset: these fail closed rather than allow unlimited guessing."""
 
     code = "rate_limiter_unavailable"
-    detail = "Sign-in is briefly unavailable while the rate limiter recovers. Try again shortly."
+    detail = N_(
+        "Sign-in is briefly unavailable while the rate limiter recovers. Try again shortly."
+    )
 
 
 def when(cls: type[AppError]) -> str:
@@ -237,12 +268,23 @@ def error_response(
     return JSONResponse({"detail": detail, "code": code}, status_code=status_code, headers=headers)
 
 
-async def _app_error(_: Request, exc: Exception) -> JSONResponse:
+def _language(request: Request) -> str:
+    return i18n.negotiate(request.headers.get("accept-language"))
+
+
+def _translated(response: JSONResponse, locale: str) -> JSONResponse:
+    response.headers["Content-Language"] = locale
+    return response
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return error_response(exc.status_code, exc.detail, exc.code, exc.headers)
+    locale = _language(request)
+    detail = exc.translated(locale)
+    return _translated(error_response(exc.status_code, detail, exc.code, exc.headers), locale)
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
         # An unreadable body (bad encoding, broken form) is a validation error like broken JSON.
@@ -263,8 +305,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
     if exc.status_code == 404 and detail == "Not Found":
-        detail = "Not found."
-    return error_response(exc.status_code, detail, code, getattr(exc, "headers", None))
+        detail = NotFound.detail
+    locale = _language(request)
+    detail = i18n.translations(locale).gettext(detail)
+    headers = getattr(exc, "headers", None)
+    return _translated(error_response(exc.status_code, detail, code, headers), locale)
 
 
 def _renderable(value: Any) -> Any:
@@ -290,17 +335,17 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     # PostgreSQL is restarting or the pool is exhausted: fail fast, the client may retry.
     from app.core.logging import get_logger
 
     get_logger(__name__).warning("database_unavailable", error=repr(exc)[:500])
-    return error_response(
-        503,
-        "The database is unavailable right now. Try again shortly.",
-        "service_unavailable",
-        {"Retry-After": "2"},
+    locale = _language(request)
+    detail = i18n.translations(locale).gettext(
+        N_("The database is unavailable right now. Try again shortly.")
     )
+    response = error_response(503, detail, "service_unavailable", {"Retry-After": "2"})
+    return _translated(response, locale)
 
 
 # SQLSTATEs that mean "the database is not there right now" rather than "this query is wrong":

@@ -2,7 +2,10 @@
 
 The subject line is rendered on its own and made one clean line (`one_line`): a name or title
 holding a line break cannot end it early and spill the rest into the body, nor reach the header
-(app/mail/sender.py cleans every header again). It is cut, at a word, to fit the stored column."""
+(app/mail/sender.py cleans every header again). It is cut, at a word, to fit the stored column.
+
+Templates are rendered in the recipient's language: each language has its own environment with
+Jinja2's i18n extension (`_`, `ngettext`, `{% trans %}`) bound to its catalog."""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+
+from app.core import i18n
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "email"
 
@@ -53,21 +58,24 @@ class RenderedEmail:
     html: str
 
 
-@lru_cache
-def _environment() -> Environment:
-    return Environment(
+@lru_cache(maxsize=len(i18n.SUPPORTED))
+def _environment(locale: str) -> Environment:
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_translations(i18n.translations(locale), newstyle=True)  # type: ignore[attr-defined]
+    return env
 
 
 @lru_cache
-def _text_templates(template: str) -> tuple[Template, Template]:
+def _text_templates(template: str, locale: str) -> tuple[Template, Template]:
     """The subject line's template and the text body's, from `<template>.txt`."""
-    env = _environment()
+    env = _environment(locale)
     assert env.loader is not None
     source, _, _ = env.loader.get_source(env, f"{template}.txt")
     first_line, _, body = source.partition("\n")
@@ -76,9 +84,11 @@ def _text_templates(template: str) -> tuple[Template, Template]:
     return env.from_string(first_line.removeprefix("Subject: ")), env.from_string(body)
 
 
-def render_email(template: str, /, **context: Any) -> RenderedEmail:
-    subject, text = _text_templates(template)
-    html = _environment().get_template(f"{template}.html").render(**context)
+def render_email(template: str, /, *, locale: str = i18n.DEFAULT, **context: Any) -> RenderedEmail:
+    """`template` rendered in `locale` (a user's `locale`)."""
+    locale = i18n.normalize(locale)
+    subject, text = _text_templates(template, locale)
+    html = _environment(locale).get_template(f"{template}.html").render(**context)
     return RenderedEmail(
         subject=subject_line(subject.render(**context)),
         text=text.render(**context).lstrip("\n"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from app.core import i18n
 from app.core.db import Tx
 from app.mail.render import render_email
 from app.models.mail import EmailMessage
@@ -18,9 +19,16 @@ def job_id(email_id: uuid.UUID, attempts: int) -> str:
 
 
 async def queue_email(
-    tx: Tx, *, to: str, template: str, sensitive: bool = False, **context: Any
+    tx: Tx,
+    *,
+    to: str,
+    template: str,
+    locale: str = i18n.DEFAULT,
+    sensitive: bool = False,
+    **context: Any,
 ) -> EmailMessage:
-    rendered = render_email(template, **context)
+    """`template` rendered in `locale` (the recipient's) and queued."""
+    rendered = render_email(template, locale=locale, **context)
     email = EmailMessage(
         to_address=to,
         subject=rendered.subject,

@@ -61,6 +61,8 @@ class User(TimestampedTable, table=True):
     is_active: bool = Field(default=True)
     is_confirmed: bool = Field(default=False)
     email_notifications: bool = Field(default=True)
+    # The language of the user's emails and notifications (app.core.i18n.SUPPORTED).
+    locale: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
     # Tokens issued before this instant are refused (password reset, refresh-token reuse).
     tokens_valid_after: datetime | None = Field(
         default=None,

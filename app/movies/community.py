@@ -18,6 +18,7 @@ from sqlmodel import col
 from app.core import clock
 from app.core.db import Tx
 from app.core.errors import Forbidden, NotFound
+from app.core.i18n import N_
 from app.core.logging import get_logger
 from app.core.pagination import PageParams, Total, paginate_rows
 from app.models.movies import Movie, MovieFollow, MovieReview, MovieReviewLike
@@ -37,7 +38,7 @@ log = get_logger(__name__)
 
 async def _existing_movie(session: AsyncSession, movie_id: uuid.UUID) -> None:
     if await session.get(Movie, movie_id) is None:
-        raise NotFound("No such movie.")
+        raise NotFound(N_("No such movie."))
 
 
 async def _move_movie(session: AsyncSession, movie_id: uuid.UUID, **steps: int) -> None:
@@ -104,7 +105,7 @@ async def _view(session: AsyncSession, review: MovieReview) -> MovieReviewPublic
 async def _locked(session: AsyncSession, review_id: uuid.UUID) -> MovieReview:
     review = await session.get(MovieReview, review_id, with_for_update=True, populate_existing=True)
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(N_("No such review."))
     return review
 
 
@@ -132,7 +133,9 @@ async def create_review(
         .returning(col(MovieReview.id))
     )
     if review_id is None:
-        raise AlreadyReviewed("You have already reviewed this film: change that review instead.")
+        raise AlreadyReviewed(
+            N_("You have already reviewed this film: change that review instead.")
+        )
     await _move_movie(session, movie_id, **_score_steps(data.score, +1))
     log.info("movie_review_created", review_id=str(review_id), movie_id=str(movie_id))
     return await _view(session, await _locked(session, review_id))
@@ -144,7 +147,7 @@ async def update_review(
     session = tx.session
     review = await _locked(session, review_id)
     if review.author_id != user.id:
-        raise Forbidden("Only its author may change a review.")
+        raise Forbidden(N_("Only its author may change a review."))
     changes = data.model_dump(exclude_unset=True)
     old_score = review.score
     for field, value in changes.items():
@@ -160,7 +163,7 @@ async def delete_review(tx: Tx, *, user: User, review_id: uuid.UUID) -> None:
     session = tx.session
     review = await _locked(session, review_id)
     if review.author_id != user.id:
-        raise Forbidden("Only its author may delete a review.")
+        raise Forbidden(N_("Only its author may delete a review."))
     await session.delete(review)
     await session.flush()
     if not review.hidden:
@@ -202,7 +205,7 @@ async def _likeable(session: AsyncSession, review_id: uuid.UUID, user: User) -> 
         populate_existing=True,
     )
     if review is None or review.hidden:
-        raise NotFound("No such review.")
+        raise NotFound(N_("No such review."))
     if review.author_id == user.id:
         raise CannotLikeOwn()
     return review
@@ -245,7 +248,7 @@ async def set_hidden(
 ) -> MovieReviewPublic:
     """Hide a review from lists and from the film's rating, or show it again (idempotent)."""
     if not can_moderate(user):
-        raise Forbidden("Only moderators and admins hide or unhide reviews.")
+        raise Forbidden(N_("Only moderators and admins hide or unhide reviews."))
     session = tx.session
     review = await _locked(session, review_id)
     if review.hidden != hidden:

@@ -4,6 +4,7 @@ OpenAPI) and its default message."""
 from __future__ import annotations
 
 from app.core.errors import BadRequest, Conflict
+from app.core.i18n import N_
 
 
 class DuplicateMovie(Conflict):
@@ -11,11 +12,11 @@ class DuplicateMovie(Conflict):
     unknown year)."""
 
     code = "duplicate_movie"
-    detail = "The catalog already has this movie."
+    detail = N_("The catalog already has this movie.")
 
 
 class CannotLikeOwn(BadRequest):
     """A user likes (or unlikes) their own film review."""
 
     code = "cannot_like_own"
-    detail = "You cannot like your own review."
+    detail = N_("You cannot like your own review.")

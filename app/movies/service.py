@@ -16,6 +16,7 @@ from app.announcements import service as announcements_service
 from app.core import clock, search
 from app.core.db import Tx
 from app.core.errors import Forbidden, NotFound
+from app.core.i18n import N_
 from app.core.pagination import PageParams, Total, paginate_rows
 from app.models.movies import Movie
 from app.models.users import Role, User
@@ -77,13 +78,16 @@ async def movie_view(session: AsyncSession, movie: Movie) -> MoviePublic:
 async def get_movie(session: AsyncSession, movie_id: uuid.UUID) -> Movie:
     movie = await session.get(Movie, movie_id)
     if movie is None:
-        raise NotFound("No such movie.")
+        raise NotFound(N_("No such movie."))
     return movie
 
 
 def _duplicate(title: str, year: int | None) -> DuplicateMovie:
-    when = f" ({year})" if year is not None else ""
-    return DuplicateMovie(f"The catalog already has {title}{when}.")
+    if year is None:
+        return DuplicateMovie(N_("The catalog already has {title}."), params={"title": title})
+    return DuplicateMovie(
+        N_("The catalog already has {title} ({year})."), params={"title": title, "year": year}
+    )
 
 
 async def _check_unique(
@@ -112,7 +116,7 @@ async def _flush(session: AsyncSession, title: str, year: int | None) -> None:
 
 def _require_moderator(user: User) -> None:
     if user.role not in (Role.moderator, Role.admin):
-        raise Forbidden("Only moderators and admins manage the movie catalog.")
+        raise Forbidden(N_("Only moderators and admins manage the movie catalog."))
 
 
 async def create_movie(tx: Tx, *, user: User, data: MovieCreate) -> Movie:
@@ -145,7 +149,7 @@ async def update_movie(tx: Tx, *, user: User, movie_id: uuid.UUID, data: MovieUp
         Movie, movie_id, with_for_update={"key_share": True}, populate_existing=True
     )
     if movie is None:
-        raise NotFound("No such movie.")
+        raise NotFound(N_("No such movie."))
     changes = data.model_dump(exclude_unset=True)  # null only for year and runtime_minutes
     title, year = changes.get("title", movie.title), changes.get("year", movie.year)
     if "title" in changes or "year" in changes:

@@ -4,14 +4,14 @@ transaction: a retried or duplicated job inserts nothing new and so emails no on
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import col
 
 from app.announcements.calendar import build_ics
-from app.core import clock
+from app.core import clock, i18n
 from app.core.db import Tx
 from app.mail.render import render_email
 from app.mail.service import SEND_EMAIL_JOB, job_id
@@ -22,12 +22,22 @@ from app.models.users import User
 from app.notifications.render import Notice, when
 
 
-def _meetup(announcement: Announcement | None) -> dict[str, str] | None:
+async def locales_of(tx: Tx, user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Each user's language (`User.locale`), for rendering their notices."""
+    if not user_ids:
+        return {}
+    rows = await tx.session.execute(
+        select(col(User.id), col(User.locale)).where(col(User.id).in_(set(user_ids)))
+    )
+    return {user_id: locale for user_id, locale in rows.all()}
+
+
+def _meetup(announcement: Announcement | None, locale: str) -> dict[str, str] | None:
     if announcement is None:
         return None
     return {
         "title": announcement.title,
-        "when": when(announcement),
+        "when": when(announcement, locale),
         "location": announcement.location,
         "movie": announcement.movie_title,
     }
@@ -37,7 +47,7 @@ async def deliver(
     tx: Tx, notices: Sequence[Notice], *, announcement: Announcement | None = None
 ) -> int:
     """Insert the notifications (`ON CONFLICT (dedupe_key) DO NOTHING`) and, for the recipients
-    who want email, an email each; the emails are sent by the worker after commit. Returns how
+    who want email, an email each (in the recipient's language, as the notices are); the emails are sent by the worker after commit. Returns how
     many notifications are new."""
     if not notices:
         return 0
@@ -74,7 +84,7 @@ async def deliver(
         user.id: user
         for user in (
             await session.execute(
-                select(col(User.id), col(User.email), col(User.name)).where(
+                select(col(User.id), col(User.email), col(User.name), col(User.locale)).where(
                     col(User.id).in_({n.user_id for n in fresh}),
                     col(User.email_notifications),
                     col(User.is_active),
@@ -85,19 +95,21 @@ async def deliver(
     ics = None
     if announcement is not None and any(n.attach_ics and n.user_id in recipients for n in fresh):
         ics = build_ics(announcement).decode()
-    meetup = _meetup(announcement)
+    meetups = {locale: _meetup(announcement, locale) for locale in i18n.SUPPORTED}
     emails = []
     for notice in fresh:
         recipient = recipients.get(notice.user_id)
         if recipient is None:
             continue
         attach = ics if notice.attach_ics else None
+        locale = i18n.normalize(recipient.locale)
         rendered = render_email(
             "notification",
+            locale=locale,
             subject=notice.title,
             name=recipient.name,
             body=notice.body,
-            meetup=meetup,
+            meetup=meetups[locale],
             link=notice.link,
             has_ics=attach is not None,
         )

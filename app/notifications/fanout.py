@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy import Select, false, func, select, true, union_all, update
 from sqlmodel import col
 
-from app.core import clock
+from app.core import clock, i18n
 from app.core.db import Database, Tx
+from app.core.i18n import words
 from app.core.logging import get_logger
 from app.events import PROCESS_EVENT_JOB, DomainEvent, EventKind
 from app.models.announcements import Announcement
@@ -32,7 +33,7 @@ from app.models.bookings import Booking
 from app.models.movies import MovieFollow
 from app.models.users import Follow, User
 from app.notifications import render
-from app.notifications.delivery import deliver
+from app.notifications.delivery import deliver, locales_of
 from app.notifications.reminders import schedule_reminders
 from app.notifications.render import Notice
 
@@ -59,6 +60,8 @@ class _Context:
         self.announcement = announcement
         self.booking = booking
         self.names: dict[uuid.UUID, str] = {}
+        # Each recipient's language (User.locale): every text is rendered in its reader's.
+        self.locales: dict[uuid.UUID, str] = {}
 
     def notice(
         self,
@@ -88,15 +91,22 @@ class _Context:
             attach_ics=ics,
         )
 
-    def name(self, user_id: uuid.UUID) -> str:
-        return self.names.get(user_id, "Someone")
+    def name(self, user_id: uuid.UUID, locale: str) -> str:
+        return self.names.get(user_id) or words(locale)._("Someone")
 
+    def locale(self, user_id: uuid.UUID) -> str:
+        return self.locales.get(user_id, i18n.DEFAULT)
 
-async def _names(tx: Tx, *user_ids: uuid.UUID) -> dict[uuid.UUID, str]:
-    rows = await tx.session.execute(
-        select(col(User.id), col(User.name)).where(col(User.id).in_(set(user_ids)))
-    )
-    return {user_id: name for user_id, name in rows.all()}
+    async def load(self, tx: Tx, *user_ids: uuid.UUID) -> None:
+        """The names and languages of these users."""
+        rows = await tx.session.execute(
+            select(col(User.id), col(User.name), col(User.locale)).where(
+                col(User.id).in_(set(user_ids))
+            )
+        )
+        for user_id, name, locale in rows.all():
+            self.names[user_id] = name
+            self.locales[user_id] = locale
 
 
 def _uuids(values: Any) -> list[uuid.UUID]:
@@ -114,32 +124,39 @@ def _booking_notices(c: _Context) -> list[Notice]:
     a, b, payload, kind = c.announcement, c.booking, c.event.payload, c.event.kind
     assert b is not None
     host, guest = a.author_id, b.guest_id
+    to_host, to_guest = c.locale(host), c.locale(guest)
     if kind == EventKind.booking_requested:
         status = str(payload.get("status", "pending"))
-        return [c.notice(host, kind, render.booking_requested(a, b, c.name(guest), status))]
+        content = render.booking_requested(a, b, c.name(guest, to_host), status, locale=to_host)
+        return [c.notice(host, kind, content)]
     if kind == EventKind.booking_approved:
-        return [c.notice(guest, kind, render.booking_approved(a, b, c.name(host)), ics=True)]
+        content = render.booking_approved(a, b, c.name(host, to_guest), locale=to_guest)
+        return [c.notice(guest, kind, content, ics=True)]
     if kind == EventKind.booking_rejected:
-        content = render.booking_rejected(a, c.name(host), payload.get("reason"))
+        reason = payload.get("reason")
+        content = render.booking_rejected(a, c.name(host, to_guest), reason, locale=to_guest)
         return [c.notice(guest, kind, content)]
     if kind == EventKind.booking_cancelled:
         by = str(payload.get("by", "guest"))
-        content = render.booking_cancelled(a, b, by, c.name(guest))
-        return [c.notice(host if by == "guest" else guest, kind, content)]
+        reader = host if by == "guest" else guest
+        locale = c.locale(reader)
+        content = render.booking_cancelled(a, b, by, c.name(guest, locale), locale=locale)
+        return [c.notice(reader, kind, content)]
     if kind == EventKind.booking_expired:
-        return [c.notice(guest, kind, render.booking_expired(a))]
+        return [c.notice(guest, kind, render.booking_expired(a, locale=to_guest))]
     if kind == EventKind.waitlist_promoted:
         status = str(payload.get("status", "pending"))
         notices = [
             c.notice(
                 guest,
                 kind,
-                render.waitlist_promoted_guest(a, b, status),
+                render.waitlist_promoted_guest(a, b, status, locale=to_guest),
                 ics=status == "approved",
             )
         ]
         if status == "pending":
-            notices.append(c.notice(host, kind, render.waitlist_promoted_host(a, b, c.name(guest))))
+            content = render.waitlist_promoted_host(a, b, c.name(guest, to_host), locale=to_host)
+            notices.append(c.notice(host, kind, content))
         return notices
     log.warning("event_kind_unknown", event_id=str(c.event.id), kind=kind)
     return []
@@ -184,14 +201,25 @@ async def _announced_batch(tx: Tx, c: _Context) -> bool:
     cursor = uuid.UUID(event.cursor) if event.cursor else None
     batch = (await tx.session.execute(_recipients(a, cursor))).all()
     if batch:
-        host = c.name(a.author_id)
-        by_host = render.new_announcement(a, host)
-        by_film = render.new_movie_meetup(a, host) if any(not h for _, h in batch) else by_host
+        locales = await locales_of(tx, [user_id for user_id, _ in batch])
+        # One text per language and kind, not per recipient.
+        contents: dict[tuple[str, bool], tuple[str, str]] = {}
+
+        def content(locale: str, via_host: bool) -> tuple[str, str]:
+            if (locale, via_host) not in contents:
+                host = c.name(a.author_id, locale)
+                contents[locale, via_host] = (
+                    render.new_announcement(a, host, locale=locale)
+                    if via_host
+                    else render.new_movie_meetup(a, host, locale=locale)
+                )
+            return contents[locale, via_host]
+
         notices = [
             c.notice(
                 user_id,
                 NEW_ANNOUNCEMENT if via_host else NEW_MOVIE_MEETUP,
-                by_host if via_host else by_film,
+                content(locales.get(user_id, i18n.DEFAULT), via_host),
                 key=ANNOUNCED,
             )
             for user_id, via_host in batch
@@ -219,31 +247,48 @@ async def _handle(tx: Tx, event: DomainEvent) -> bool:
             schedule_reminders(tx, announcement)
         if announcement.cancelled_at is not None:
             return True  # cancelled before its fan-out finished: stop telling people about it
-        c.names = await _names(tx, announcement.author_id)
+        await c.load(tx, announcement.author_id)
         return await _announced_batch(tx, c)
 
     if kind == EventKind.announcement_updated:
         changed = payload.get("changed") or {}
         if "event_time" in changed:
             schedule_reminders(tx, announcement)  # new ids; the old jobs find the time moved
-        content = render.announcement_updated(announcement, changed)
-        notices = [c.notice(g, kind, content, ics=True) for g in _uuids(payload.get("guest_ids"))]
+        guests = _uuids(payload.get("guest_ids"))
+        locales = await locales_of(tx, guests)
+        by_locale = {
+            locale: render.announcement_updated(announcement, changed, locale=locale)
+            for locale in {locales.get(g, i18n.DEFAULT) for g in guests}
+        }
+        notices = [
+            c.notice(g, kind, by_locale[locales.get(g, i18n.DEFAULT)], ics=True) for g in guests
+        ]
         await deliver(tx, notices, announcement=announcement)
         return True
 
     if kind == EventKind.announcement_cancelled:
-        c.names = await _names(tx, announcement.author_id)
-        content = render.announcement_cancelled(
-            announcement, c.name(announcement.author_id), payload.get("reason")
-        )
-        notices = [c.notice(g, kind, content) for g in _uuids(payload.get("guest_ids"))]
+        guests = _uuids(payload.get("guest_ids"))
+        await c.load(tx, announcement.author_id, *guests)
+        notices = [
+            c.notice(
+                g,
+                kind,
+                render.announcement_cancelled(
+                    announcement,
+                    c.name(announcement.author_id, c.locale(g)),
+                    payload.get("reason"),
+                    locale=c.locale(g),
+                ),
+            )
+            for g in guests
+        ]
         await deliver(tx, notices, announcement=announcement)
         return True
 
     if booking is None:
         log.info("event_without_booking", event_id=str(event.id), kind=kind)
         return True
-    c.names = await _names(tx, announcement.author_id, booking.guest_id)
+    await c.load(tx, announcement.author_id, booking.guest_id)
     await deliver(tx, _booking_notices(c), announcement=announcement)
     return True
 

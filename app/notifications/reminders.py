@@ -22,14 +22,14 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlmodel import col
 
-from app.core import clock
+from app.core import clock, i18n
 from app.core.db import Database, Tx
 from app.core.logging import get_logger
 from app.models.announcements import Announcement
 from app.models.bookings import Booking, BookingStatus
 from app.models.notifications import Notification
 from app.notifications import render
-from app.notifications.delivery import deliver
+from app.notifications.delivery import deliver, locales_of
 from app.notifications.render import Notice
 
 log = get_logger(__name__)
@@ -106,13 +106,15 @@ async def _notify_participants(
     guests: list[tuple[uuid.UUID, uuid.UUID]],
 ) -> int:
     link = render.meetup_link(announcement)
+    locales = await locales_of(tx, [announcement.author_id, *(guest for guest, _ in guests)])
 
     def notice(user_id: uuid.UUID, booking_id: uuid.UUID | None) -> Notice:
         hosting = booking_id is None
+        locale = locales.get(user_id, i18n.DEFAULT)
         if kind == REVIEW_INVITATION:
-            title, body = render.review_invitation(announcement, hosting)
+            title, body = render.review_invitation(announcement, hosting, locale=locale)
         else:
-            title, body = render.reminder(announcement, hosting, clock.now())
+            title, body = render.reminder(announcement, hosting, clock.now(), locale=locale)
         return Notice(
             user_id=user_id,
             kind=kind,

@@ -1,5 +1,6 @@
 """What each notification says: its title (also the email subject) and body, in words a person
-understands, with the meetup's time in the meetup's own time zone."""
+understands, in the recipient's language (`locale`, a user's `User.locale`), with the meetup's
+time in the meetup's own time zone (formatted by Babel)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app.core.i18n import Words, words
 from app.core.shortcodes import short_url
 from app.models.announcements import REVIEW_WINDOW, Announcement
 from app.models.bookings import Booking
@@ -38,14 +40,13 @@ def zone(announcement: Announcement) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def local_time(moment: datetime, announcement: Announcement) -> str:
+def local_time(moment: datetime, announcement: Announcement, locale: str) -> str:
     """`Friday 14 March 2026, 19:00 (Europe/Moscow)`: the meetup's wall-clock time."""
-    local = moment.astimezone(zone(announcement))
-    return f"{local:%A} {local.day} {local:%B %Y, %H:%M} ({zone(announcement).key})"
+    return words(locale).datetime(moment, zone(announcement))
 
 
-def when(announcement: Announcement) -> str:
-    return local_time(announcement.event_time, announcement)
+def when(announcement: Announcement, locale: str) -> str:
+    return local_time(announcement.event_time, announcement, locale)
 
 
 def meetup_link(announcement: Announcement) -> str:
@@ -56,197 +57,302 @@ def booking_link(booking: Booking) -> str:
     return short_url(booking.short_code)
 
 
-def _seats(n: int) -> str:
-    return "1 seat" if n == 1 else f"{n} seats"
+def _seats(w: Words, n: int) -> str:
+    return w.ngettext("{n} seat", "{n} seats", n)
 
 
-def _meetup_line(a: Announcement, *, with_film: bool = True) -> str:
-    shown = with_film and a.movie_title and a.movie_title != a.title
-    film = f" ({a.movie_title})" if shown else ""
-    return f"“{a.title}”{film}, {when(a)}, at {a.location}"
+def _meetup_line(w: Words, a: Announcement, *, with_film: bool = True) -> str:
+    place = {"title": a.title, "when": when(a, w.locale), "location": a.location}
+    if with_film and a.movie_title and a.movie_title != a.title:
+        return w._("“{title}” ({film}), {when}, at {location}", film=a.movie_title, **place)
+    return w._("“{title}”, {when}, at {location}", **place)
 
 
 # --- booking events ------------------------------------------------------------------------------
 
 
-def booking_requested(a: Announcement, b: Booking, guest: str, status: str) -> tuple[str, str]:
+def booking_requested(
+    a: Announcement, b: Booking, guest: str, status: str, *, locale: str
+) -> tuple[str, str]:
+    w = words(locale)
+    seats, meetup = _seats(w, b.seats), _meetup_line(w, a)
     if status == "waitlisted":
         return (
-            f"{guest} joined the waitlist for “{a.title}”",
-            f"{guest} asked for {_seats(b.seats)} at {_meetup_line(a)}. The meetup is full, so "
-            "the request waits for a seat to free up.",
+            w._("{guest} joined the waitlist for “{title}”", guest=guest, title=a.title),
+            w._(
+                "{guest} asked for {seats} at {meetup}. The meetup is full, so the request waits "
+                "for a seat to free up.",
+                guest=guest,
+                seats=seats,
+                meetup=meetup,
+            ),
         )
     return (
-        f"New booking request for “{a.title}”",
-        f"{guest} asked for {_seats(b.seats)} at {_meetup_line(a)}. Approve or reject it.",
+        w._("New booking request for “{title}”", title=a.title),
+        w._(
+            "{guest} asked for {seats} at {meetup}. Approve or reject it.",
+            guest=guest,
+            seats=seats,
+            meetup=meetup,
+        ),
     )
 
 
-def booking_approved(a: Announcement, b: Booking, host: str) -> tuple[str, str]:
+def booking_approved(a: Announcement, b: Booking, host: str, *, locale: str) -> tuple[str, str]:
+    w = words(locale)
     return (
-        f"You're in: “{a.title}” on {when(a)}",
-        f"{host} approved your booking for {_seats(b.seats)} at {_meetup_line(a)}. "
-        "The calendar event is attached to the email.",
+        w._("You're in: “{title}” on {when}", title=a.title, when=when(a, locale)),
+        w._(
+            "{host} approved your booking for {seats} at {meetup}. The calendar event is "
+            "attached to the email.",
+            host=host,
+            seats=_seats(w, b.seats),
+            meetup=_meetup_line(w, a),
+        ),
     )
 
 
-def booking_rejected(a: Announcement, host: str, reason: str | None) -> tuple[str, str]:
-    body = f"{host} declined your booking for {_meetup_line(a)}."
+def booking_rejected(
+    a: Announcement, host: str, reason: str | None, *, locale: str
+) -> tuple[str, str]:
+    w = words(locale)
+    body = w._("{host} declined your booking for {meetup}.", host=host, meetup=_meetup_line(w, a))
     if reason:
-        body += f" Reason: {reason}"
-    return f"Your booking for “{a.title}” was declined", body
+        body += " " + w._("Reason: {reason}", reason=reason)
+    return w._("Your booking for “{title}” was declined", title=a.title), body
 
 
-def booking_cancelled(a: Announcement, b: Booking, by: str, guest: str) -> tuple[str, str]:
+def booking_cancelled(
+    a: Announcement, b: Booking, by: str, guest: str, *, locale: str
+) -> tuple[str, str]:
+    w = words(locale)
+    seats, meetup = _seats(w, b.seats), _meetup_line(w, a)
     if by == "guest":
         return (
-            f"{guest} cancelled their booking for “{a.title}”",
-            f"{guest} cancelled their booking ({_seats(b.seats)}) for {_meetup_line(a)}. "
-            "The seats are free again.",
+            w._("{guest} cancelled their booking for “{title}”", guest=guest, title=a.title),
+            w._(
+                "{guest} cancelled their booking ({seats}) for {meetup}. The seats are free again.",
+                guest=guest,
+                seats=seats,
+                meetup=meetup,
+            ),
         )
     return (
-        f"Your booking for “{a.title}” was cancelled by the host",
-        f"The host cancelled your booking ({_seats(b.seats)}) for {_meetup_line(a)}.",
+        w._("Your booking for “{title}” was cancelled by the host", title=a.title),
+        w._("The host cancelled your booking ({seats}) for {meetup}.", seats=seats, meetup=meetup),
     )
 
 
-def booking_expired(a: Announcement) -> tuple[str, str]:
+def booking_expired(a: Announcement, *, locale: str) -> tuple[str, str]:
+    w = words(locale)
     return (
-        f"Your booking request for “{a.title}” expired",
-        f"{_meetup_line(a)} has started and your request was not approved before "
-        "that, so it has expired.",
+        w._("Your booking request for “{title}” expired", title=a.title),
+        w._(
+            "{meetup} has started and your request was not approved before that, so it has "
+            "expired.",
+            meetup=_meetup_line(w, a),
+        ),
     )
 
 
-def waitlist_promoted_guest(a: Announcement, b: Booking, status: str) -> tuple[str, str]:
+def waitlist_promoted_guest(
+    a: Announcement, b: Booking, status: str, *, locale: str
+) -> tuple[str, str]:
+    w = words(locale)
+    seats, meetup = _seats(w, b.seats), _meetup_line(w, a)
     if status == "approved":
         return (
-            f"A seat freed up: you're in for “{a.title}”",
-            f"Your waitlisted booking ({_seats(b.seats)}) for {_meetup_line(a)} is approved.",
+            w._("A seat freed up: you're in for “{title}”", title=a.title),
+            w._(
+                "Your waitlisted booking ({seats}) for {meetup} is approved.",
+                seats=seats,
+                meetup=meetup,
+            ),
         )
     return (
-        f"A seat freed up for “{a.title}”",
-        f"Your waitlisted booking ({_seats(b.seats)}) for {_meetup_line(a)} moved off the "
-        "waitlist and now waits for the host's approval.",
+        w._("A seat freed up for “{title}”", title=a.title),
+        w._(
+            "Your waitlisted booking ({seats}) for {meetup} moved off the waitlist and now "
+            "waits for the host's approval.",
+            seats=seats,
+            meetup=meetup,
+        ),
     )
 
 
-def waitlist_promoted_host(a: Announcement, b: Booking, guest: str) -> tuple[str, str]:
+def waitlist_promoted_host(
+    a: Announcement, b: Booking, guest: str, *, locale: str
+) -> tuple[str, str]:
+    w = words(locale)
     return (
-        f"{guest}'s waitlisted request for “{a.title}” needs your decision",
-        f"Seats freed up, so {guest}'s request for {_seats(b.seats)} at {_meetup_line(a)} moved "
-        "off the waitlist. Approve or reject it.",
+        w._(
+            "{guest}'s waitlisted request for “{title}” needs your decision",
+            guest=guest,
+            title=a.title,
+        ),
+        w._(
+            "Seats freed up, so {guest}'s request for {seats} at {meetup} moved off the "
+            "waitlist. Approve or reject it.",
+            guest=guest,
+            seats=_seats(w, b.seats),
+            meetup=_meetup_line(w, a),
+        ),
     )
 
 
 # --- announcement events -------------------------------------------------------------------------
 
-_FIELD_NAMES = {
-    "title": "Title",
-    "description": "Description",
-    "location": "Place",
-    "timezone": "Time zone",
-    "tickets_count": "Seats",
-    "is_free": "Free",
-    "price": "Price",
-    "sub_only": "Followers only",
-    "approval": "Approval",
-    "tags": "Tags",
-    "event_time": "Time",
-    "duration_minutes": "Duration (minutes)",
-    "movie_title": "Film",
-}
+
+def _field_name(w: Words, field: str) -> str:
+    names = {
+        "title": w._("Title"),
+        "description": w._("Description"),
+        "location": w._("Place"),
+        "timezone": w._("Time zone"),
+        "tickets_count": w._("Seats"),
+        "is_free": w._("Free"),
+        "price": w._("Price"),
+        "sub_only": w._("Followers only"),
+        "approval": w._("Approval"),
+        "tags": w._("Tags"),
+        "event_time": w._("Time"),
+        "duration_minutes": w._("Duration (minutes)"),
+        "movie_title": w._("Film"),
+        "language": w._("Language"),
+    }
+    return names.get(field) or field.replace("_", " ").capitalize()
 
 
-def _value(field: str, value: Any, a: Announcement) -> str:
+def _value(w: Words, field: str, value: Any, a: Announcement) -> str:
     if value is None or value == "":
-        return "none"
+        return w._("none")
     if field == "event_time" and isinstance(value, str):
         try:
-            return local_time(datetime.fromisoformat(value), a)
+            return local_time(datetime.fromisoformat(value), a, w.locale)
         except ValueError:
             return value
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return w._("yes") if value else w._("no")
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) or "none"
+        return ", ".join(str(v) for v in value) or w._("none")
     return str(value)
 
 
-def describe_changes(changed: dict[str, Any], a: Announcement) -> list[str]:
+def describe_changes(changed: dict[str, Any], a: Announcement, *, locale: str) -> list[str]:
     """One line per changed field (`Time: Friday ... → Saturday ...`); the description's text is
     too long for a line, so it is only named."""
+    w = words(locale)
     lines = []
     for field, change in changed.items():
         if field == "movie_id" or not isinstance(change, dict):
             continue  # its title (movie_title) is what people read
-        name = _FIELD_NAMES.get(field) or field.replace("_", " ").capitalize()
+        name = _field_name(w, field)
         if field == "description":
-            lines.append(f"{name}: updated")
+            lines.append(w._("{field}: updated", field=name))
             continue
-        old, new = _value(field, change.get("old"), a), _value(field, change.get("new"), a)
+        old, new = _value(w, field, change.get("old"), a), _value(w, field, change.get("new"), a)
         lines.append(f"{name}: {old} → {new}")
     return lines
 
 
-def announcement_updated(a: Announcement, changed: dict[str, Any]) -> tuple[str, str]:
-    lines = describe_changes(changed, a)
-    moved = " (new time)" if "event_time" in changed else ""
-    body = "The host changed the meetup you booked:\n" + "\n".join(f"- {line}" for line in lines)
-    body += f"\n\nNow: {_meetup_line(a)}."
-    return f"“{a.title}” has changed{moved}", body
+def announcement_updated(
+    a: Announcement, changed: dict[str, Any], *, locale: str
+) -> tuple[str, str]:
+    w = words(locale)
+    lines = describe_changes(changed, a, locale=locale)
+    body = w._("The host changed the meetup you booked:") + "\n"
+    body += "\n".join(f"- {line}" for line in lines)
+    body += "\n\n" + w._("Now: {meetup}.", meetup=_meetup_line(w, a))
+    if "event_time" in changed:
+        return w._("“{title}” has changed (new time)", title=a.title), body
+    return w._("“{title}” has changed", title=a.title), body
 
 
-def announcement_cancelled(a: Announcement, host: str, reason: str | None) -> tuple[str, str]:
-    body = f"{host} cancelled {_meetup_line(a)}. Your booking is cancelled."
+def announcement_cancelled(
+    a: Announcement, host: str, reason: str | None, *, locale: str
+) -> tuple[str, str]:
+    w = words(locale)
+    body = w._(
+        "{host} cancelled {meetup}. Your booking is cancelled.",
+        host=host,
+        meetup=_meetup_line(w, a),
+    )
     if reason:
-        body += f" Reason: {reason}"
-    return f"Cancelled: “{a.title}” on {when(a)}", body
+        body += " " + w._("Reason: {reason}", reason=reason)
+    return w._("Cancelled: “{title}” on {when}", title=a.title, when=when(a, locale)), body
 
 
-def new_announcement(a: Announcement, host: str) -> tuple[str, str]:
-    seats = _seats(a.tickets_left)
+def _available(w: Words, n: int) -> str:
+    return w.ngettext("{n} seat available.", "{n} seats available.", n)
+
+
+def new_announcement(a: Announcement, host: str, *, locale: str) -> tuple[str, str]:
+    w = words(locale)
     return (
-        f"{host} announced a new meetup: “{a.title}”",
-        f"{host}, whom you follow, is hosting {_meetup_line(a)}. {seats} available.",
+        w._("{host} announced a new meetup: “{title}”", host=host, title=a.title),
+        w._("{host}, whom you follow, is hosting {meetup}.", host=host, meetup=_meetup_line(w, a))
+        + " "
+        + _available(w, a.tickets_left),
     )
 
 
-def new_movie_meetup(a: Announcement, host: str) -> tuple[str, str]:
+def new_movie_meetup(a: Announcement, host: str, *, locale: str) -> tuple[str, str]:
     """To the followers of the meetup's catalog film (who do not follow the host)."""
-    film = a.movie_title or "a film you follow"
-    seats = _seats(a.tickets_left)
+    w = words(locale)
+    film = a.movie_title or w._("a film you follow")
     return (
-        f"A new meetup of {film}: “{a.title}”",
-        f"{host} is hosting a meetup of {film}, a film you follow: "
-        f"{_meetup_line(a, with_film=False)}. {seats} available.",
+        w._("A new meetup of {film}: “{title}”", film=film, title=a.title),
+        w._(
+            "{host} is hosting a meetup of {film}, a film you follow: {meetup}.",
+            host=host,
+            film=film,
+            meetup=_meetup_line(w, a, with_film=False),
+        )
+        + " "
+        + _available(w, a.tickets_left),
     )
 
 
 # --- reminders and invitations -------------------------------------------------------------------
 
 
-def _time_left(left: timedelta) -> str:
+def _time_left(w: Words, left: timedelta) -> str:
     """`in 24 hours`, `in 1 hour`, `in 35 minutes`: a late reminder says what is really left."""
     minutes = max(1, round(left.total_seconds() / 60))
     if minutes < 60:
-        return "in 1 minute" if minutes == 1 else f"in {minutes} minutes"
-    hours = round(minutes / 60)
-    return "in 1 hour" if hours == 1 else f"in {hours} hours"
+        return w.ngettext("in {n} minute", "in {n} minutes", minutes)
+    return w.ngettext("in {n} hour", "in {n} hours", round(minutes / 60))
 
 
-def reminder(a: Announcement, hosting: bool, now: datetime) -> tuple[str, str]:
-    soon = _time_left(a.event_time - now)
-    role = "you are hosting" if hosting else "you booked"
+def reminder(a: Announcement, hosting: bool, now: datetime, *, locale: str) -> tuple[str, str]:
+    w = words(locale)
+    soon, title, meetup = _time_left(w, a.event_time - now), a.title, _meetup_line(w, a)
+    if hosting:
+        body = w._("The meetup you are hosting starts {soon}: {meetup}.", soon=soon, meetup=meetup)
+    else:
+        body = w._("The meetup you booked starts {soon}: {meetup}.", soon=soon, meetup=meetup)
+    return w._("Reminder: “{title}” starts {soon}", title=title, soon=soon), body
+
+
+def review_invitation(a: Announcement, hosting: bool, *, locale: str) -> tuple[str, str]:
+    w = words(locale)
+    meetup, days = _meetup_line(w, a), REVIEW_WINDOW.days
+    if hosting:
+        return (
+            w._("How was “{title}”? Rate your guests", title=a.title),
+            w.ngettext(
+                "{meetup} is over. You can rate your guests for the next {n} day.",
+                "{meetup} is over. You can rate your guests for the next {n} days.",
+                days,
+                meetup=meetup,
+            ),
+        )
     return (
-        f"Reminder: “{a.title}” starts {soon}",
-        f"The meetup {role} starts {soon}: {_meetup_line(a)}.",
-    )
-
-
-def review_invitation(a: Announcement, hosting: bool) -> tuple[str, str]:
-    whom = "your guests" if hosting else "your host"
-    return (
-        f"How was “{a.title}”? Rate {whom}",
-        f"{_meetup_line(a)} is over. You can rate {whom} for the next {REVIEW_WINDOW.days} days.",
+        w._("How was “{title}”? Rate your host", title=a.title),
+        w.ngettext(
+            "{meetup} is over. You can rate your host for the next {n} day.",
+            "{meetup} is over. You can rate your host for the next {n} days.",
+            days,
+            meetup=meetup,
+        ),
     )

@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from app.core import clock
 from app.core.errors import NotFound
+from app.core.i18n import N_
 from app.core.pagination import PageParams, paginate_rows
 from app.models.notifications import Notification
 from app.models.users import User
@@ -38,7 +39,7 @@ async def mark_read(session: AsyncSession, user: User, notification_id: uuid.UUI
     """Idempotent; someone else's notification is a 404, as if it did not exist."""
     notification = await session.get(Notification, notification_id)
     if notification is None or notification.user_id != user.id:
-        raise NotFound("No such notification.")
+        raise NotFound(N_("No such notification."))
     if notification.read_at is None:
         notification.read_at = clock.now()
 

@@ -4,13 +4,14 @@ OpenAPI) and its default message."""
 from __future__ import annotations
 
 from app.core.errors import Conflict, Forbidden
+from app.core.i18n import N_
 
 
 class NotAParticipant(Forbidden):
     """A review by or of someone who is not the host or an approved guest of the meetup."""
 
     code = "not_a_participant"
-    detail = "Only the host and the approved guests of a meetup review each other."
+    detail = N_("Only the host and the approved guests of a meetup review each other.")
 
 
 class ReviewWindowClosed(Conflict):
@@ -18,7 +19,7 @@ class ReviewWindowClosed(Conflict):
     place)."""
 
     code = "review_window_closed"
-    detail = "Reviews open when the meetup has ended."
+    detail = N_("Reviews open when the meetup has ended.")
 
 
 class AlreadyReviewed(Conflict):
@@ -26,4 +27,4 @@ class AlreadyReviewed(Conflict):
     user and film)."""
 
     code = "already_reviewed"
-    detail = "You have already reviewed this person for this meetup."
+    detail = N_("You have already reviewed this person for this meetup.")

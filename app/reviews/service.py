@@ -20,6 +20,7 @@ from sqlmodel import col
 from app.core import clock
 from app.core.db import Tx
 from app.core.errors import Forbidden, NotFound
+from app.core.i18n import N_, N_plural
 from app.core.logging import get_logger
 from app.core.pagination import PageParams, paginate_rows
 from app.models.announcements import REVIEW_WINDOW, Announcement
@@ -76,7 +77,7 @@ async def _page(
 async def get_announcement(session: AsyncSession, announcement_id: uuid.UUID) -> Announcement:
     announcement = await session.get(Announcement, announcement_id)
     if announcement is None:
-        raise NotFound("No such announcement.")
+        raise NotFound(N_("No such announcement."))
     return announcement
 
 
@@ -140,12 +141,16 @@ def _check_window(announcement: Announcement) -> None:
     now = clock.now()
     if announcement.cancelled_at is not None:
         # A cancelled meetup never took place, so it never opens for reviews.
-        raise ReviewWindowClosed("This meetup was cancelled: it cannot be reviewed.")
+        raise ReviewWindowClosed(N_("This meetup was cancelled: it cannot be reviewed."))
     if now < announcement.ends_at:
         raise ReviewWindowClosed()
     if not announcement.in_review_window(now):
         raise ReviewWindowClosed(
-            f"Reviews close {REVIEW_WINDOW.days} days after the meetup has ended."
+            N_plural(
+                "Reviews close {n} day after the meetup has ended.",
+                "Reviews close {n} days after the meetup has ended.",
+            ),
+            count=REVIEW_WINDOW.days,
         )
 
 
@@ -208,7 +213,7 @@ async def _locked_review(session: AsyncSession, review_id: uuid.UUID) -> Review:
         .execution_options(populate_existing=True)
     )
     if review is None:
-        raise NotFound("No such review.")
+        raise NotFound(N_("No such review."))
     return review
 
 
@@ -217,7 +222,7 @@ async def set_hidden(tx: Tx, *, user: User, review_id: uuid.UUID, hidden: bool) 
     session = tx.session
     review = await _locked_review(session, review_id)
     if not can_moderate(user):
-        raise Forbidden("Only moderators and admins hide or unhide reviews.")
+        raise Forbidden(N_("Only moderators and admins hide or unhide reviews."))
     if review.hidden != hidden:
         review.hidden = hidden
         review.updated_at = clock.now()
@@ -232,7 +237,7 @@ async def delete_review(tx: Tx, *, user: User, review_id: uuid.UUID) -> None:
     session = tx.session
     review = await _locked_review(session, review_id)
     if review.author_id != user.id:
-        raise Forbidden("Only its author may delete a review.")
+        raise Forbidden(N_("Only its author may delete a review."))
     await session.delete(review)
     await session.flush()
     if not review.hidden:

@@ -11,6 +11,7 @@ from fastapi.security import OAuth2PasswordBearer
 from app.core import security
 from app.core.db import Transaction
 from app.core.errors import Forbidden, NotAuthenticated
+from app.core.i18n import N_
 from app.models.users import Role, User
 from app.sessions import service as sessions_service
 from app.sessions.service import Principal
@@ -27,7 +28,7 @@ async def _principal(tx: Transaction, token: Annotated[str | None, Depends(_bear
     claims = security.decode_token(token, "access")
     principal = await sessions_service.principal_for(tx.session, claims) if claims else None
     if principal is None:
-        raise NotAuthenticated("The access token is invalid, expired or revoked.")
+        raise NotAuthenticated(N_("The access token is invalid, expired or revoked."))
     return principal
 
 
@@ -66,7 +67,7 @@ def require_role(*roles: Role) -> Callable[[User], Awaitable[User]]:
 
     async def dependency(user: CurrentUser) -> User:
         if user.role not in allowed:
-            raise Forbidden("Your role does not allow this.")
+            raise Forbidden(N_("Your role does not allow this."))
         return user
 
     return dependency

@@ -20,6 +20,7 @@ from app.core import clock, security
 from app.core.config import get_settings
 from app.core.db import Tx
 from app.core.errors import NotAuthenticated
+from app.core.i18n import N_
 from app.core.logging import get_logger
 from app.core.security import TokenClaims
 from app.models.auth import AuthSession
@@ -122,17 +123,17 @@ async def end_every_session(
 async def refresh(tx: Tx, *, refresh_token: str) -> TokenPair:
     claims = security.decode_token(refresh_token, "refresh")
     if claims is None:
-        raise NotAuthenticated("The refresh token is invalid or expired.")
+        raise NotAuthenticated(N_("The refresh token is invalid or expired."))
     auth_session = await tx.session.get(AuthSession, claims.session_id, with_for_update=True)
     if auth_session is None or auth_session.user_id != claims.subject:
-        raise NotAuthenticated("The refresh token is invalid or expired.")
+        raise NotAuthenticated(N_("The refresh token is invalid or expired."))
     if auth_session.revoked_at is not None or auth_session.expires_at <= clock.now():
-        raise NotAuthenticated("This session has ended. Sign in again.")
+        raise NotAuthenticated(N_("This session has ended. Sign in again."))
     user = await tx.session.get(User, claims.subject)
     if user is None or not user.is_active:
-        raise NotAuthenticated("The refresh token is invalid or expired.")
+        raise NotAuthenticated(N_("The refresh token is invalid or expired."))
     if user.tokens_valid_after and claims.issued_at < user.tokens_valid_after:
-        raise NotAuthenticated("This session has ended. Sign in again.")
+        raise NotAuthenticated(N_("This session has ended. Sign in again."))
     if claims.jti != auth_session.refresh_jti:
         # A spent token of this family came back: it was stolen, or the holder was. End everything.
         await end_every_session(tx.session, user)

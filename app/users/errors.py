@@ -4,10 +4,11 @@ OpenAPI) and its default message."""
 from __future__ import annotations
 
 from app.core.errors import BadRequest
+from app.core.i18n import N_
 
 
 class CannotFollowSelf(BadRequest):
     """Following or unfollowing oneself."""
 
     code = "cannot_follow_self"
-    detail = "You cannot follow yourself."
+    detail = N_("You cannot follow yourself.")

@@ -7,9 +7,16 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.core.schemas import Created, Patch, View
+from app.core.schemas import ApiEnum, Created, Patch, View
 from app.core.validation import MULTI_LINE, SINGLE_LINE
 from app.models.users import RatingAggregate, Role
+
+
+class Locale(ApiEnum):
+    """The language of a user's emails and notifications."""
+
+    en = "en"
+    ru = "ru"
 
 
 class Rating(View):
@@ -48,6 +55,10 @@ class UserPrivate(View):
     role: Role
     is_confirmed: bool
     email_notifications: bool
+    locale: Locale = Field(
+        description="The language of your emails and notifications (from `Accept-Language` at "
+        "sign-up)"
+    )
     created: Created
     host_rating: Rating
     guest_rating: Rating
@@ -63,6 +74,7 @@ class UserUpdate(Patch):
     name: Annotated[str, StringConstraints(min_length=1, max_length=100), SINGLE_LINE] | None = None
     bio: Annotated[str, Field(max_length=2000), MULTI_LINE] | None = None
     email_notifications: bool | None = None
+    locale: Locale | None = None
 
 
 class AdminUserUpdate(Patch):

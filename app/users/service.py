@@ -25,6 +25,7 @@ from sqlmodel import col
 from app.core import clock, security
 from app.core.db import Tx
 from app.core.errors import NotFound
+from app.core.i18n import N_
 from app.core.pagination import PageParams, paginate_rows
 from app.models.users import Follow, Role, User
 from app.sessions import service as sessions
@@ -39,7 +40,7 @@ async def find_user_by_email(session: AsyncSession, email: str) -> User | None:
 async def get_active_user(session: AsyncSession, user_id: uuid.UUID) -> User:
     user = await session.get(User, user_id)
     if user is None or not user.is_active:
-        raise NotFound("No such user.")
+        raise NotFound(N_("No such user."))
     return user
 
 
@@ -69,7 +70,7 @@ async def unfollow(tx: Tx, follower: User, followee_id: uuid.UUID) -> None:
     if followee_id == follower.id:
         raise CannotFollowSelf()
     if await tx.session.get(User, followee_id) is None:
-        raise NotFound("No such user.")
+        raise NotFound(N_("No such user."))
     deleted = await tx.session.scalar(
         delete(Follow)
         .where(col(Follow.follower_id) == follower.id, col(Follow.followee_id) == followee_id)
@@ -221,7 +222,7 @@ async def list_following(
 async def admin_update_user(tx: Tx, user_id: uuid.UUID, data: AdminUserUpdate) -> User:
     user = await tx.session.get(User, user_id, with_for_update=True)
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(N_("No such user."))
     if data.role is not None:
         user.role = data.role
     if data.is_active is not None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import httpx
 
 from app.core.config import Settings
+from app.core.i18n import N_
 from app.webhooks.errors import WebhookUrlRefused
 
 RESOLVE_TIMEOUT_S = 5.0
@@ -60,14 +61,16 @@ async def resolve(host: str, port: int) -> list[str]:
         async with asyncio.timeout(RESOLVE_TIMEOUT_S):
             infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, TimeoutError) as exc:
-        raise WebhookUrlRefused(f"The host {host} does not resolve.") from exc
+        raise WebhookUrlRefused(
+            N_("The host {host} does not resolve."), params={"host": host}
+        ) from exc
     addresses: list[str] = []
     for *_, sockaddr in infos:
         address = str(sockaddr[0])
         if address not in addresses:
             addresses.append(address)
     if not addresses:
-        raise WebhookUrlRefused(f"The host {host} does not resolve.")
+        raise WebhookUrlRefused(N_("The host {host} does not resolve."), params={"host": host})
     return addresses
 
 

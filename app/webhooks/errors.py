@@ -4,6 +4,7 @@ the OpenAPI) and its default message."""
 from __future__ import annotations
 
 from app.core.errors import Conflict, Unprocessable
+from app.core.i18n import N_
 
 
 class WebhookUrlRefused(Unprocessable):
@@ -11,11 +12,11 @@ class WebhookUrlRefused(Unprocessable):
     resolve, or resolves to a loopback, private, link-local, multicast or reserved address."""
 
     code = "webhook_url_refused"
-    detail = "Webhook receivers must be on public addresses."
+    detail = N_("Webhook receivers must be on public addresses.")
 
 
 class DeliveryInProgress(Conflict):
     """Redelivering a webhook delivery that a worker is sending right now."""
 
     code = "webhook_delivery_in_progress"
-    detail = "This delivery is being sent right now; try again in a minute."
+    detail = N_("This delivery is being sent right now; try again in a minute.")

@@ -17,6 +17,7 @@ from app.core import clock
 from app.core.config import Settings
 from app.core.db import Tx
 from app.core.errors import NotFound
+from app.core.i18n import N_
 from app.core.logging import get_logger
 from app.core.pagination import PageParams, Total, paginate_rows
 from app.models.users import User
@@ -49,7 +50,7 @@ async def create_endpoint(
 async def get_endpoint(session: AsyncSession, endpoint_id: uuid.UUID) -> WebhookEndpoint:
     endpoint = await session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None:
-        raise NotFound("No such webhook endpoint.")
+        raise NotFound(N_("No such webhook endpoint."))
     return endpoint
 
 
@@ -67,7 +68,7 @@ async def update_endpoint(
 ) -> WebhookEndpoint:
     endpoint = await tx.session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
     if endpoint is None:
-        raise NotFound("No such webhook endpoint.")
+        raise NotFound(N_("No such webhook endpoint."))
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     if "url" in changes and changes["url"] != endpoint.url:
         await addresses.check(changes["url"], settings)
@@ -128,7 +129,7 @@ async def redeliver(tx: Tx, delivery_id: uuid.UUID) -> WebhookDelivery:
     ).one_or_none()
     if delivery is None:
         if await tx.session.get(WebhookDelivery, delivery_id) is None:
-            raise NotFound("No such webhook delivery.")
+            raise NotFound(N_("No such webhook delivery."))
         raise DeliveryInProgress()
     tx.enqueue_after_commit(
         DELIVER_JOB,
