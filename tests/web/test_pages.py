@@ -205,3 +205,48 @@ async def test_language_switch_sets_a_cookie(browser: httpx.AsyncClient) -> None
     assert '<html lang="ru">' in response.text
     assert browser.cookies["lang"] == "ru"
     assert '<html lang="ru">' in (await browser.get("/")).text
+
+
+async def test_a_short_link_opens_the_page_for_a_browser_and_the_api_for_clients(
+    client: httpx.AsyncClient, users: UserFactory, meetups: Meetups
+) -> None:
+    host = await users.member()
+    meetup = await meetups.create(host)
+    browser_hit = await client.get(
+        f"/s/{meetup.short_code}", headers={"Accept": "text/html,application/xhtml+xml"}
+    )
+    assert browser_hit.status_code == 307
+    assert browser_hit.headers["location"].endswith(f"/m/{meetup.id}")
+    api_hit = await client.get(f"/s/{meetup.short_code}")
+    assert api_hit.status_code == 307
+    assert api_hit.headers["location"].endswith(f"/api/v1/announcements/{meetup.id}")
+
+
+async def test_profile_films_and_edit_pages_render(
+    browser: httpx.AsyncClient, users: UserFactory, meetups: Meetups
+) -> None:
+    host = await users.member(name="Profiled Pat")
+    meetup = await meetups.create(host, title="Ivan's Childhood")
+    profile = await browser.get(f"/u/{host.id}")
+    assert profile.status_code == 200 and "Profiled Pat" in profile.text
+    assert "Ivan&#39;s Childhood" in profile.text
+    assert (await browser.get("/films")).status_code == 200
+    await sign_in(browser, host)
+    edit_page = await browser.get(f"/m/{meetup.id}/edit")
+    assert edit_page.status_code == 200
+    saved = await browser.post(
+        f"/m/{meetup.id}/edit",
+        data={
+            **_form_values(edit_page.text),
+            "title": "Ivan's Childhood, restored",
+            "csrf_token": csrf_in(edit_page.text),
+        },
+    )
+    assert saved.status_code == 303, saved.text
+    assert "restored" in (await browser.get(f"/m/{meetup.id}")).text
+
+
+def _form_values(html: str) -> dict[str, str]:
+    values = dict(re.findall(r'<input id="[^"]+" name="([^"]+)"[^>]*value="([^"]*)"', html))
+    values["approval"] = "manual"
+    return {k: v.replace("&#39;", "'") for k, v in values.items()}
