@@ -31,6 +31,8 @@ from app.notifications.router import router as notifications_router
 from app.ops.router import router as ops_router
 from app.reviews.router import router as reviews_router
 from app.users.router import router as users_router
+from app.web.router import router as web_router
+from app.web.router import static_files
 from app.webhooks.router import router as webhooks_router
 
 log = get_logger(__name__)
@@ -116,6 +118,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         _summaries_from_docstrings(router)
         app.include_router(router, prefix=API_PREFIX)
+    # The server-rendered pages (app/web) and their assets, after the API.
+    app.include_router(web_router)
+    app.mount("/static", static_files(), name="static")
     return app
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from app.announcements import queries, service
@@ -252,8 +252,13 @@ async def list_my_favorites(
         **errors(NotFound),
     },
 )
-async def follow_short_link(code: str, tx: Transaction) -> RedirectResponse:
-    """Follow a short link to the announcement or booking it names."""
+async def follow_short_link(code: str, tx: Transaction, request: Request) -> RedirectResponse:
+    """Follow a short link to the announcement or booking it names (a browser, which asks for
+    `text/html`, gets the web page; an API client the API URL)."""
     target = await queries.short_link_target(tx.session, code)
     base = get_settings().public_base_url.rstrip("/")
+    if "text/html" in request.headers.get("accept", ""):
+        kind, _, target_id = target.partition("/")
+        page = f"/m/{target_id}" if kind == "announcements" else f"/me#booking-{target_id}"
+        return RedirectResponse(f"{base}{page}", status_code=307)
     return RedirectResponse(f"{base}/api/v1/{target}", status_code=307)
