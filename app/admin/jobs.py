@@ -486,11 +486,20 @@ async def collect_metrics(redis: ArqRedis) -> None:
         async with asyncio.timeout(REDIS_TIMEOUT_S):
             jobs = [*(await _waiting(redis)), *(await _finished(redis))]
             beat = await heartbeat(redis, health_check_interval())
+            history = await job_stats.totals(redis)
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("metrics_redis_unavailable", error=repr(exc)[:300])
         metrics.JOBS_REDIS_UP.set(0)
         return
     metrics.JOBS_REDIS_UP.set(1)
+    metrics.JOB_HISTORY.set(
+        [
+            metrics.JobTotals(
+                row.function, row.outcomes, job_stats.BUCKETS, row.buckets, row.sum_seconds
+            )
+            for row in history
+        ]
+    )
     by_state = dict.fromkeys(JobState, 0)
     by_outcome: dict[tuple[str, str], int] = {}
     for job in jobs:
