@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from arq import cron
 from arq.connections import RedisSettings
 
+from app.admin import job_stats
 from app.bookings import tasks as booking_tasks
 from app.core.config import get_settings
 from app.core.db import Database
@@ -52,16 +53,38 @@ async def sweep(ctx: dict[str, Any]) -> None:
     await webhook_tasks.sweep(ctx)
 
 
+async def on_job_start(ctx: dict[str, Any]) -> None:
+    await job_stats.on_job_start(ctx)
+
+
+async def after_job_end(ctx: dict[str, Any]) -> None:
+    """The job history of /admin/jobs/stats and /metrics: one pipelined batch per run."""
+    await job_stats.after_job_end(ctx, keep_result_s=WorkerSettings.keep_result)
+
+
 class WorkerSettings:
-    functions: ClassVar[list[Any]] = [
-        mail_tasks.send_email,
-        *notification_tasks.FUNCTIONS,
-        *booking_tasks.FUNCTIONS,
-        *webhook_tasks.FUNCTIONS,
+    # Tracked: each leaves its outcome, duration and traceback for after_job_end.
+    functions: ClassVar[list[Any]] = job_stats.tracked(
+        [
+            mail_tasks.send_email,
+            *notification_tasks.FUNCTIONS,
+            *booking_tasks.FUNCTIONS,
+            *webhook_tasks.FUNCTIONS,
+        ]
+    )
+    cron_jobs: ClassVar[list[Any]] = [
+        cron(
+            job_stats.tracked_coroutine("cron:sweep", sweep),
+            name="cron:sweep",
+            second={0},
+            run_at_startup=True,
+            unique=True,
+        )
     ]
-    cron_jobs: ClassVar[list[Any]] = [cron(sweep, second={0}, run_at_startup=True, unique=True)]
     on_startup = startup
     on_shutdown = shutdown
+    on_job_start = on_job_start
+    after_job_end = after_job_end
     # Small, so a job killed mid-run is retried soon (arq retries after job_timeout + 10 s).
     job_timeout = 60
     max_tries = 8

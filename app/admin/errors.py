@@ -21,6 +21,13 @@ class JobNotAbortable(Conflict):
     detail = N_("Only a queued or deferred job can be aborted.")
 
 
+class JobRunning(Conflict):
+    """Deleting a job while a worker runs it."""
+
+    code = "job_running"
+    detail = N_("A running job cannot be deleted; wait for it to finish.")
+
+
 class RedisUnavailable(ServiceUnavailable):
     """Redis, where the job queue lives, does not answer (within 3 s)."""
 

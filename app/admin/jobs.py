@@ -41,7 +41,9 @@ from arq.utils import args_to_string, timestamp_ms
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError, WatchError
 
-from app.admin.errors import JobNotAbortable, JobNotFailed, RedisUnavailable
+from app.admin import job_stats
+from app.admin.errors import JobNotAbortable, JobNotFailed, JobRunning, RedisUnavailable
+from app.admin.safe_pickle import Unreadable, safe_loads
 from app.core import metrics
 from app.core.errors import NotFound
 from app.core.i18n import N_
@@ -54,6 +56,7 @@ log = get_logger(__name__)
 CHUNK = 500
 RECENT_FAILURES = 20
 REDIS_TIMEOUT_S = 3.0
+UNREADABLE = "<unreadable>"
 
 
 class JobState(enum.StrEnum):
@@ -111,15 +114,17 @@ def _ms(moment: datetime | int | float | None) -> datetime | None:
 
 def _short(value: Any, limit: int = 500) -> str:
     text = value if isinstance(value, str) else repr(value)
+    if isinstance(value, Unreadable):
+        text = UNREADABLE
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _error(value: Any) -> str:
+def _error(value: Any, limit: int = 500) -> str:
     if isinstance(value, BaseException):
         message = str(value)
         name = type(value).__name__
-        return _short(f"{name}: {message}" if message else name)
-    return _short(value)
+        return _short(f"{name}: {message}" if message else name, limit)
+    return _short(value, limit)
 
 
 def _from_result(job_id: str, result: JobResult) -> JobView:
@@ -137,6 +142,30 @@ def _from_result(job_id: str, result: JobResult) -> JobView:
         result=_short(result.result) if result.success else None,
         error=None if result.success else _error(result.result),
     )
+
+
+def _unreadable_result(job_id: str) -> JobView:
+    """A result arq could not have written (or from another serializer): never unpickled."""
+    return JobView(
+        id=job_id,
+        function=UNREADABLE,
+        args=UNREADABLE,
+        state=JobState.failed,
+        enqueued=None,
+        scheduled_for=None,
+        tries=0,
+        error=UNREADABLE,
+    )
+
+
+def _result_view(job_id: str, raw: bytes) -> JobView:
+    try:
+        result = deserialize_result(raw, deserializer=safe_loads)
+        if not isinstance(result.function, str) or not isinstance(result.success, bool):
+            raise DeserializationError("not arq's")
+        return _from_result(job_id, result)
+    except (DeserializationError, TypeError, ValueError, AttributeError):
+        return _unreadable_result(job_id)
 
 
 def _from_definition(
@@ -178,7 +207,7 @@ async def _waiting(redis: ArqRedis) -> list[JobView]:
         if raw is None:
             continue  # finished (or expired) between the two reads
         try:
-            definition = deserialize_job(raw)
+            definition = deserialize_job(raw, deserializer=safe_loads)
         except DeserializationError:
             continue
         views.append(
@@ -196,17 +225,13 @@ async def _finished(redis: ArqRedis) -> list[JobView]:
     for key, raw in zip(keys, await _chunked_get(redis, keys), strict=True):
         if raw is None:
             continue
-        try:
-            result = deserialize_result(raw)
-        except DeserializationError:
-            continue
-        views.append(_from_result(key.removeprefix(result_key_prefix), result))
+        views.append(_result_view(key.removeprefix(result_key_prefix), raw))
     views.sort(key=lambda v: v.finished or datetime.min.replace(tzinfo=UTC), reverse=True)
     return views
 
 
 @asynccontextmanager
-async def _redis_answers() -> AsyncIterator[None]:
+async def redis_answers() -> AsyncIterator[None]:
     """Redis down or stuck: a 503 `redis_unavailable`, after at most REDIS_TIMEOUT_S."""
     try:
         async with asyncio.timeout(REDIS_TIMEOUT_S):
@@ -217,7 +242,7 @@ async def _redis_answers() -> AsyncIterator[None]:
 
 
 async def _all_jobs(redis: ArqRedis) -> list[JobView]:
-    async with _redis_answers():
+    async with redis_answers():
         return [*(await _waiting(redis)), *(await _finished(redis))]
 
 
@@ -229,25 +254,111 @@ async def list_jobs(redis: ArqRedis, state: JobState | None) -> list[JobView]:
     return sorted(jobs, key=lambda job: order.index(job.state))  # stable: keeps each order
 
 
-async def get_job(redis: ArqRedis, job_id: str) -> JobView:
-    for job in await _all_jobs(redis):
-        if job.id == job_id:
-            return job
-    raise NotFound(N_("No such job (finished jobs are kept for an hour)."))
+class JobDetail(JobView):
+    arguments: str = Field(description="The job's arguments in full (up to 10 000 characters)")
+    traceback: str | None = Field(
+        default=None, description="Where a failed job failed (kept as long as its result)"
+    )
+
+
+async def _lookup(redis: ArqRedis, job_id: str) -> tuple[JobDetail | None, bool]:
+    """(the job, running?) read straight from its own keys: never the whole queue."""
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.get(job_key_prefix + job_id)
+        pipe.zscore(default_queue_name, job_id)
+        pipe.exists(in_progress_key_prefix + job_id)
+        pipe.get(retry_key_prefix + job_id)
+        pipe.get(result_key_prefix + job_id)
+        pipe.get(job_stats.traceback_key(job_id))
+        definition, score, running, tried, result, failure = await pipe.execute()
+    running = bool(running)
+    view: JobView | None = None
+    arguments = UNREADABLE
+    if definition is not None and score is not None:
+        try:
+            job = deserialize_job(definition, deserializer=safe_loads)
+            view = _from_definition(job_id, job, score, running, int(tried or 0))
+            arguments = _arguments(job.args, job.kwargs)
+        except (DeserializationError, TypeError, ValueError):
+            view = None
+    if view is None and result is not None:
+        view = _result_view(job_id, result)
+        if view.function != UNREADABLE:
+            parsed = deserialize_result(result, deserializer=safe_loads)
+            arguments = _arguments(parsed.args, parsed.kwargs)
+            if not parsed.success:
+                view.error = _error(parsed.result, limit=10_000)
+            else:
+                view.result = _short(parsed.result, limit=10_000)
+    if view is None:
+        return None, running
+    detail = JobDetail(
+        **view.model_dump(),
+        arguments=arguments,
+        traceback=failure.decode(errors="replace") if failure and view.state == "failed" else None,
+    )
+    return detail, running
+
+
+def _arguments(args: Any, kwargs: Any) -> str:
+    try:
+        parts = [repr(a) for a in args] + [f"{k}={v!r}" for k, v in dict(kwargs).items()]
+    except (TypeError, ValueError):
+        return UNREADABLE
+    return _short(", ".join(parts), limit=10_000)
+
+
+async def get_job(redis: ArqRedis, job_id: str) -> JobDetail:
+    async with redis_answers():
+        found, _ = await _lookup(redis, job_id)
+    if found is None:
+        raise NotFound(N_("No such job (finished jobs are kept for an hour)."))
+    return found
+
+
+async def delete_job(redis: ArqRedis, job_id: str) -> None:
+    """Remove a queued, deferred or finished job: its definition, queue entry, tries, result and
+    traceback. A running one is refused (its worker would write its result back)."""
+    queue_key, in_progress = default_queue_name, in_progress_key_prefix + job_id
+    async with redis_answers():
+        for _ in range(5):
+            async with redis.pipeline(transaction=True) as pipe:
+                # Under a WATCH of the in-progress key: a worker starting it meanwhile aborts this.
+                await pipe.watch(in_progress, job_key_prefix + job_id, queue_key)
+                if await pipe.exists(in_progress):
+                    await pipe.reset()
+                    raise JobRunning()
+                pipe.multi()
+                pipe.zrem(queue_key, job_id)
+                pipe.delete(
+                    job_key_prefix + job_id,
+                    retry_key_prefix + job_id,
+                    result_key_prefix + job_id,
+                    job_stats.traceback_key(job_id),
+                )
+                try:
+                    removed_from_queue, removed_keys = await pipe.execute()
+                except WatchError:
+                    continue
+            if not removed_from_queue and not removed_keys:
+                raise NotFound(N_("No such job (finished jobs are kept for an hour)."))
+            log.info("job_deleted", job_id=job_id)
+            return
+    raise JobRunning(N_("The job changed while deleting it; try again."))
 
 
 async def retry_job(redis: ArqRedis, job_id: str) -> JobView:
     """Enqueue a failed job's function with the same arguments under a new id."""
-    async with _redis_answers():
+    async with redis_answers():
         raw = await redis.get(result_key_prefix + job_id)
     if raw is None:
         await get_job(redis, job_id)  # 404 if unknown
         raise JobNotFailed()
-    result = deserialize_result(raw)
+    result = deserialize_result(raw, deserializer=safe_loads)
     if result.success:
         raise JobNotFailed()
     new_id = f"{job_id.split(':retry:')[0]}:retry:{uuid.uuid4().hex[:8]}"
-    async with _redis_answers():
+    async with redis_answers():
         job = await redis.enqueue_job(
             result.function, *result.args, _job_id=new_id, **result.kwargs
         )
@@ -263,7 +374,7 @@ async def abort_job(redis: ArqRedis, job_id: str) -> JobView:
     Done here rather than with arq's `Job.abort()`, which only flags the job for a running
     worker to cancel (and, for a deferred job, first makes it due at once): this works, and shows
     at once, even while no worker runs."""
-    async with _redis_answers():
+    async with redis_answers():
         aborted = await _abort(redis, job_id)
     log.info("job_aborted", job_id=job_id, function=aborted)
     return await get_job(redis, job_id)
@@ -284,7 +395,7 @@ async def _abort(redis: ArqRedis, job_id: str) -> str:
                 await pipe.reset()
                 await get_job(redis, job_id)  # 404 if unknown
                 raise JobNotAbortable()
-            definition = deserialize_job(raw)
+            definition = deserialize_job(raw, deserializer=safe_loads)
             now = timestamp_ms()
             result = serialize_result(
                 definition.function,
@@ -352,7 +463,7 @@ def health_check_interval() -> float:
 
 
 async def _heartbeat_or_503(redis: ArqRedis) -> Heartbeat:
-    async with _redis_answers():
+    async with redis_answers():
         return await heartbeat(redis, health_check_interval())
 
 
@@ -376,11 +487,20 @@ async def collect_metrics(redis: ArqRedis) -> None:
         async with asyncio.timeout(REDIS_TIMEOUT_S):
             jobs = [*(await _waiting(redis)), *(await _finished(redis))]
             beat = await heartbeat(redis, health_check_interval())
+            history = await job_stats.totals(redis)
     except (RedisError, OSError, TimeoutError) as exc:
         log.warning("metrics_redis_unavailable", error=repr(exc)[:300])
         metrics.JOBS_REDIS_UP.set(0)
         return
     metrics.JOBS_REDIS_UP.set(1)
+    metrics.JOB_HISTORY.set(
+        [
+            metrics.JobTotals(
+                row.function, row.outcomes, job_stats.BUCKETS, row.buckets, row.sum_seconds
+            )
+            for row in history
+        ]
+    )
     by_state = dict.fromkeys(JobState, 0)
     by_outcome: dict[tuple[str, str], int] = {}
     for job in jobs:

@@ -6,12 +6,19 @@ import uuid
 from typing import Annotated
 
 from arq.connections import ArqRedis
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.admin import analytics, jobs
+from app.admin import analytics, job_stats, jobs
 from app.admin.analytics import AnalyticsReport
-from app.admin.errors import InvalidDateRange, JobNotAbortable, JobNotFailed, RedisUnavailable
-from app.admin.jobs import JobState, JobView
+from app.admin.errors import (
+    InvalidDateRange,
+    JobNotAbortable,
+    JobNotFailed,
+    JobRunning,
+    RedisUnavailable,
+)
+from app.admin.job_stats import JobStats, StatsWindow
+from app.admin.jobs import JobDetail, JobState, JobView
 from app.core.db import Transaction
 from app.core.errors import Forbidden, NotAuthenticated, NotFound, errors
 from app.core.pagination import Page, Pagination
@@ -83,6 +90,47 @@ async def list_jobs(
         total=len(found),
         **page.model_dump(),
     )
+
+
+@router.get(
+    "/jobs/stats",
+    response_model=JobStats,
+    responses=errors(NotAuthenticated, Forbidden, RedisUnavailable),
+)
+async def get_job_stats(
+    _: AdminUser,
+    redis: Redis,
+    window: Annotated[
+        StatsWindow, Query(description="1h: per minute; 24h: per 5 minutes; 7d: per hour")
+    ] = StatsWindow.hour,
+    function: Annotated[
+        str | None, Query(max_length=200, description="Only this job function")
+    ] = None,
+) -> JobStats:
+    """Completed, failed and retried runs and p50/p95 durations per function over a window, from the worker's own history (it outlives arq's results); the queue's depth and its oldest due job's wait."""
+    async with jobs.redis_answers():
+        return await job_stats.stats(redis, window, function)
+
+
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobDetail,
+    responses=errors(NotAuthenticated, Forbidden, NotFound, RedisUnavailable),
+)
+async def get_job(job_id: JobId, _: AdminUser, redis: Redis) -> JobDetail:
+    """One job: function, arguments, state, tries, times, result or error with its traceback."""
+    return await jobs.get_job(redis, job_id)
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    status_code=204,
+    responses=errors(NotAuthenticated, Forbidden, NotFound, JobRunning, RedisUnavailable),
+)
+async def delete_job(job_id: JobId, _: AdminUser, redis: Redis) -> Response:
+    """Remove a queued, deferred or finished job and its result (a running one: 409)."""
+    await jobs.delete_job(redis, job_id)
+    return Response(status_code=204)
 
 
 @router.post(

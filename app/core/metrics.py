@@ -11,6 +11,8 @@ unset): the default registry. Separate replicas (containers) are scraped one by 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -21,6 +23,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import REGISTRY, Collector
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -41,6 +45,7 @@ def render() -> tuple[bytes, str]:
     if os.environ.get(MULTIPROC_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
+        registry.register(JOB_HISTORY)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
 
@@ -86,3 +91,53 @@ JOBS_REDIS_UP = Gauge(
     "1 if the job gauges could be read from Redis at the last scrape",
     multiprocess_mode="livemostrecent",
 )
+
+
+@dataclass(frozen=True)
+class JobTotals:
+    """One job function's cumulative history, as the worker keeps it in Redis."""
+
+    function: str
+    outcomes: dict[str, int]  # completed, failed, retried
+    bounds: Sequence[float]  # the histogram's upper bounds, +Inf excluded
+    buckets: Sequence[int]  # runs per bucket, not cumulative: len(bounds) + 1
+    sum_seconds: float
+
+
+class JobHistoryCollector(Collector):
+    """`meetup_jobs_total{function,outcome}` and `meetup_job_duration_seconds{function}`: counted
+    by the worker processes into never-expiring Redis hashes (app/admin/job_stats.py), read on
+    each scrape (app/admin/jobs.py::collect_metrics sets them before rendering), so they only
+    ever grow, whichever API process answers and however many workers ran the jobs."""
+
+    def __init__(self) -> None:
+        self.totals: list[JobTotals] = []
+
+    def set(self, totals: list[JobTotals]) -> None:
+        self.totals = totals
+
+    def collect(self) -> Iterator[Metric]:
+        jobs = CounterMetricFamily(
+            "meetup_jobs",
+            "Job runs finished by the workers, by function and outcome (completed, failed, retried)",
+            labels=["function", "outcome"],
+        )
+        durations = HistogramMetricFamily(
+            "meetup_job_duration_seconds",
+            "Job run durations by function, as timed by the workers",
+            labels=["function"],
+        )
+        for row in self.totals:
+            for outcome, count in sorted(row.outcomes.items()):
+                jobs.add_metric([row.function, outcome], count)
+            cumulative, buckets = 0, []
+            for bound, count in zip([*map(str, row.bounds), "+Inf"], row.buckets, strict=True):
+                cumulative += count
+                buckets.append((bound, float(cumulative)))
+            durations.add_metric([row.function], buckets, row.sum_seconds)
+        yield jobs
+        yield durations
+
+
+JOB_HISTORY = JobHistoryCollector()
+REGISTRY.register(JOB_HISTORY)
