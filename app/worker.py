@@ -15,12 +15,12 @@ from typing import Any, ClassVar
 from arq import cron
 from arq.connections import RedisSettings
 
-from app.admin import job_stats
 from app.bookings import tasks as booking_tasks
 from app.core.config import get_settings
 from app.core.db import Database
 from app.core.logging import get_logger
 from app.core.redis import redis_settings, worker_health_key
+from app.jobs import stats as job_stats
 from app.mail import tasks as mail_tasks
 from app.mail.sender import Mailer
 from app.notifications import tasks as notification_tasks

@@ -41,15 +41,15 @@ from arq.utils import args_to_string, timestamp_ms
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError, WatchError
 
-from app.admin import job_stats
 from app.admin.errors import JobNotAbortable, JobNotFailed, JobRunning, RedisUnavailable
-from app.admin.safe_pickle import Unreadable, safe_loads
 from app.core import metrics
 from app.core.errors import NotFound
 from app.core.i18n import N_
 from app.core.logging import get_logger
 from app.core.redis import WORKER_HEALTH_PREFIX
 from app.core.schemas import ResponseModel
+from app.jobs import stats as job_stats
+from app.jobs.safe_pickle import Unreadable, safe_loads
 
 log = get_logger(__name__)
 

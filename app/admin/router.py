@@ -8,7 +8,7 @@ from typing import Annotated
 from arq.connections import ArqRedis
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from app.admin import analytics, job_stats, jobs
+from app.admin import analytics, jobs
 from app.admin.analytics import AnalyticsReport
 from app.admin.errors import (
     InvalidDateRange,
@@ -17,12 +17,13 @@ from app.admin.errors import (
     JobRunning,
     RedisUnavailable,
 )
-from app.admin.job_stats import JobStats, StatsWindow
 from app.admin.jobs import JobDetail, JobState, JobView
 from app.core.db import Transaction
 from app.core.errors import Forbidden, NotAuthenticated, NotFound, errors
 from app.core.pagination import Page, Pagination
 from app.core.validation import BoundedDate
+from app.jobs import stats as job_stats
+from app.jobs.stats import JobStats, StatsWindow
 from app.sessions.dependencies import AdminUser
 from app.users import service as users_service
 from app.users.schemas import AdminUserUpdate, UserAdminView

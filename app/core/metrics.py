@@ -106,7 +106,7 @@ class JobTotals:
 
 class JobHistoryCollector(Collector):
     """`meetup_jobs_total{function,outcome}` and `meetup_job_duration_seconds{function}`: counted
-    by the worker processes into never-expiring Redis hashes (app/admin/job_stats.py), read on
+    by the worker processes into never-expiring Redis hashes (app/jobs/stats.py), read on
     each scrape (app/admin/jobs.py::collect_metrics sets them before rendering), so they only
     ever grow, whichever API process answers and however many workers ran the jobs."""
 

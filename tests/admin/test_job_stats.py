@@ -12,9 +12,9 @@ from arq.constants import default_queue_name
 from arq.worker import create_worker
 from fastapi import FastAPI
 
-from app.admin import job_stats
 from app.core.config import get_settings
 from app.core.redis import redis_settings
+from app.jobs import stats as job_stats
 from app.worker import WorkerSettings
 from tests.support.factories import UserFactory
 

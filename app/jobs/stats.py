@@ -36,9 +36,9 @@ from arq.typing import WorkerCoroutine
 from arq.worker import Function, Retry, RetryJob
 from pydantic import Field
 
-from app.admin.safe_pickle import safe_loads
 from app.core.logging import get_logger
 from app.core.schemas import ApiEnum, ResponseModel
+from app.jobs.safe_pickle import safe_loads
 
 log = get_logger(__name__)
 
