@@ -108,7 +108,8 @@ class Browser:
         )
 
     async def _receive(self) -> dict[str, Any]:
-        return json.loads(await asyncio.wait_for(self.socket.recv(), 30))
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(self.socket.recv(), 30))
+        return message
 
     async def send(self, method: str, *, session: bool = True, **params: Any) -> dict[str, Any]:
         message_id = next(self.ids)
@@ -121,7 +122,8 @@ class Browser:
             if reply.get("id") == message_id:
                 if "error" in reply:
                     raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
+                result: dict[str, Any] = reply.get("result", {})
+                return result
             if reply.get("sessionId") == self.session_id:
                 self.events.append(reply)
 

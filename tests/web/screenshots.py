@@ -3,7 +3,7 @@
 Starts throwaway embedded PostgreSQL and Redis (under a temporary directory, on free ports), fills
 them with the demo data of `meetup seed-demo`, lets the worker deliver the notifications, serves
 the app, signs in as the demo host Ann in headless Chromium and saves home, a meetup, /me and
-/m/new in English and Russian at desktop (1280×800) and phone (390×844) widths as
+/m/new in English and Russian at desktop (1280x800) and phone (390x844) widths as
 docs/screenshots/<page>-<lang>-<desktop|phone>.png.
 """
 
@@ -48,6 +48,7 @@ async def _deliver_events(redis_url: str, seconds: float = 3.0) -> None:
 async def _shoot(settings: object) -> list[Path]:
     from asgi_lifespan import LifespanManager
     from sqlalchemy import select
+    from sqlmodel import col
 
     from app.core.config import Settings
     from app.core.db import Database
@@ -63,7 +64,9 @@ async def _shoot(settings: object) -> list[Path]:
         async with db.sessionmaker() as session:
             meetup_id = (
                 await session.execute(
-                    select(Announcement.id).where(Announcement.title == "Stalker at Ann's")
+                    select(col(Announcement.id)).where(
+                        col(Announcement.title) == "Stalker at Ann's"
+                    )
                 )
             ).scalar_one()
     finally:
