@@ -397,7 +397,8 @@ class EmbeddedPostgres:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise EmbeddedServiceError(
-                    f"postgres exited with {self.process.returncode}; see {self.data_dir}/postgres.log"
+                    f"postgres exited with {self.process.returncode}; the end of "
+                    f"{self.data_dir}/postgres.log:\n{self._log_tail()}"
                 )
             ready = subprocess.run(
                 [str(tools / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
@@ -407,6 +408,13 @@ class EmbeddedPostgres:
                 return
             time.sleep(0.1)
         raise EmbeddedServiceError("postgres did not become ready in time")
+
+    def _log_tail(self, lines: int = 15) -> str:
+        try:
+            text = (self.data_dir / "postgres.log").read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
 
     def _ensure_database(self) -> None:
         exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}'")
