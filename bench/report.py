@@ -19,6 +19,7 @@ BOOKINGS = {
 }
 READS = {
     "list": "default list (announcements)",
+    "home": "the web home page (`GET /`, the same list as HTML)",
     "search": "text search + filter",
     "host_bookings": "a host's bookings (`?role=host`)",
     "guest_bookings": "a guest's bookings",

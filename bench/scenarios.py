@@ -30,11 +30,13 @@ SEARCH_PATHS = [
     "/api/v1/announcements?q=rashomon&has_seats=true",
 ]
 LIST_PATHS = ["/api/v1/announcements"]
+HOME_PATHS = ["/"]  # the web front end's home page: the same list, rendered as HTML
 HOST_LIST_PATHS = ["/api/v1/bookings?role=host"]
 GUEST_LIST_PATHS = ["/api/v1/bookings"]
 # The reads: name -> (paths, who asks: None = anonymous, else a key of Bench.token_files).
 READS: dict[str, tuple[list[str], str | None]] = {
     "list": (LIST_PATHS, None),
+    "home": (HOME_PATHS, None),
     "search": (SEARCH_PATHS, None),
     "host_bookings": (HOST_LIST_PATHS, "host"),
     "guest_bookings": (GUEST_LIST_PATHS, "guest"),
