@@ -82,7 +82,7 @@ async def find_and_book(tab: Browser, live_url: str) -> str:
         "!document.getElementById('results').innerText.includes('Stalker night')"
     )
     assert "Solaris evening" in await tab.run("document.getElementById('results').innerText")
-    await tab.click("#results .meetup-card h3 a")
+    await tab.click("#results .meetup-card h2 a")
     path = await tab.path()
     assert path.startswith("/m/")
     await tab.fill({"seats": "2"})
