@@ -499,6 +499,8 @@ def served(url: str, token: str | None = None) -> str | None:
     """None if the route answers a page, else why not."""
     try:
         status, text = _get(url, token)
+        if status == 200 and text.lstrip().lower().startswith("<!doctype html"):
+            return None  # a web page (the home page renders the same list as HTML)
         body = json.loads(text)
     except (OSError, ValueError) as exc:
         return f"GET {url} failed: {exc}"
