@@ -68,7 +68,7 @@ async def signup(request: Request, visit: Visit, tx: Transaction, ip: ClientIP) 
     except ValidationError as exc:
         return page(visit, "signup.html", 422, form=form, error=validation_message(exc))
     except AppError as exc:
-        return page(visit, "signup.html", exc.status_code, form=form, error=exc.detail)
+        return page(visit, "signup.html", exc.status_code, form=form, error=visit.error_text(exc))
     return redirect(visit, "/confirm?" + urlencode({"email": str(body.email)}))
 
 
@@ -90,7 +90,9 @@ async def confirm(request: Request, visit: Visit, tx: Transaction, ip: ClientIP)
             else:
                 await auth_service.confirm_email(tx, email=email, code=code, ip=ip)
     except AppError as exc:
-        return page(visit, "confirm.html", exc.status_code, email=email, error=exc.detail)
+        return page(
+            visit, "confirm.html", exc.status_code, email=email, error=visit.error_text(exc)
+        )
     if fields["resend"]:
         return page(visit, "confirm.html", email=email, notice="resent")
     return redirect(visit, "/login?" + urlencode({"email": email, "confirmed": "1"}))
@@ -126,7 +128,12 @@ async def login(request: Request, visit: Visit, tx: Transaction, ip: ClientIP) -
             pair = await auth_service.login(tx, email=email, password=password, ip=ip)
     except AppError as exc:
         response = page(
-            visit, "login.html", exc.status_code, email=email, error=exc.detail, next=target
+            visit,
+            "login.html",
+            exc.status_code,
+            email=email,
+            error=visit.error_text(exc),
+            next=target,
         )
         if "Retry-After" in exc.headers:
             response.headers["Retry-After"] = exc.headers["Retry-After"]
@@ -170,7 +177,7 @@ async def forgot(request: Request, visit: Visit, tx: Transaction, ip: ClientIP) 
         async with guarded(tx):
             await auth_service.forgot_password(tx, email=fields["email"][:320], ip=ip)
     except AppError as exc:
-        return page(visit, "forgot.html", exc.status_code, error=exc.detail)
+        return page(visit, "forgot.html", exc.status_code, error=visit.error_text(exc))
     return page(visit, "forgot.html", sent=True)
 
 
@@ -194,7 +201,7 @@ async def reset(request: Request, visit: Visit, tx: Transaction, ip: ClientIP) -
     except ValidationError as exc:
         return page(visit, "reset.html", 422, token=token, error=validation_message(exc))
     except AppError as exc:
-        return page(visit, "reset.html", exc.status_code, token=token, error=exc.detail)
+        return page(visit, "reset.html", exc.status_code, token=token, error=visit.error_text(exc))
     response = redirect(visit, "/login?reset=1")
     render.clear_session(response)
     return response
@@ -255,7 +262,7 @@ async def save_settings(request: Request, visit: Visit, tx: Transaction) -> Resp
     except ValidationError as exc:
         return page(visit, "refused.html", 422, reason=validation_message(exc))
     except AppError as exc:
-        return page(visit, "refused.html", exc.status_code, reason=exc.detail)
+        return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
     return redirect(visit, "/me?saved=1#settings")
 
 
@@ -285,7 +292,7 @@ async def read_one(
         async with guarded(tx):
             await notifications_service.mark_read(tx.session, visit.user, notification_id)
     except AppError as exc:
-        return page(visit, "refused.html", exc.status_code, reason=exc.detail)
+        return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
     if visit.request.headers.get("hx-request") == "true":
         visit.unread = max(visit.unread - 1, 0)
         return page(visit, "_read.html")

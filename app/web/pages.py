@@ -58,7 +58,7 @@ def _not_found(visit: Visitor, reason: str | None = None) -> Response:
 
 
 def _problem(visit: Visitor, exc: AppError) -> Response:
-    return page(visit, "refused.html", exc.status_code, reason=exc.detail)
+    return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
 
 
 def _sign_in_first(visit: Visitor) -> Response:
@@ -338,7 +338,12 @@ async def create_meetup(request: Request, visit: Visit, tx: Transaction) -> Resp
         )
     except AppError as exc:
         return page(
-            visit, "meetup_form.html", exc.status_code, form=form, editing=None, error=exc.detail
+            visit,
+            "meetup_form.html",
+            exc.status_code,
+            form=form,
+            editing=None,
+            error=visit.error_text(exc),
         )
     return redirect(visit, f"/m/{created.id}?done=created")
 
@@ -422,7 +427,7 @@ async def edit(
             exc.status_code,
             form=fields.as_dict(),
             editing=a,
-            error=exc.detail,
+            error=visit.error_text(exc),
         )
     return redirect(visit, f"/m/{announcement_id}?done=saved")
 

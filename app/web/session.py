@@ -27,6 +27,7 @@ from sqlmodel import col
 from app.core import i18n, security
 from app.core.config import Settings
 from app.core.db import Transaction, Tx
+from app.core.errors import AppError
 from app.models.notifications import Notification
 from app.models.users import User
 from app.sessions import service as sessions_service
@@ -66,6 +67,10 @@ class Visitor:
     @property
     def user(self) -> User | None:
         return self.principal.user if self.principal else None
+
+    def error_text(self, error: AppError) -> str:
+        """What a service refused, in the page's language (as the API's `detail` is)."""
+        return error.translated(self.lang)
 
     def csrf_token(self) -> str:
         binding = str(self.principal.session_id) if self.principal else "anonymous"

@@ -207,6 +207,22 @@ async def test_language_switch_sets_a_cookie(browser: httpx.AsyncClient) -> None
     assert '<html lang="ru">' in (await browser.get("/")).text
 
 
+async def test_a_refusal_is_shown_in_the_page_language(
+    browser: httpx.AsyncClient, users: UserFactory
+) -> None:
+    """What a service refuses reads in the page's language, like the API's `detail`."""
+    user = await users.member()
+    wrong = {"email": user.email, "password": "not the password"}
+    english = await submit(browser, "/login", "/login", wrong)
+    assert english.status_code == 401
+    assert "Wrong email or password." in english.text
+    await browser.get("/", params={"lang": "ru"})
+    russian = await submit(browser, "/login", "/login", wrong)
+    assert russian.status_code == 401
+    assert "Неверный адрес почты или пароль." in russian.text
+    assert "Wrong email or password." not in russian.text
+
+
 async def test_a_short_link_opens_the_page_for_a_browser_and_the_api_for_clients(
     client: httpx.AsyncClient, users: UserFactory, meetups: Meetups
 ) -> None:
