@@ -8,15 +8,11 @@ from typing import Any
 
 import httpx
 from arq import Retry
-from arq.constants import default_queue_name
-from arq.worker import create_worker
 from fastapi import FastAPI
 
-from app.core.config import get_settings
-from app.core.redis import redis_settings
 from app.jobs import stats as job_stats
 from app.worker import WorkerSettings
-from tests.support.factories import UserFactory
+from tests.support.factories import UserFactory, run_worker_until_idle
 
 URL = "/api/v1/admin/jobs/stats"
 
@@ -38,28 +34,9 @@ async def flaky(ctx: dict[str, Any]) -> str:
 
 async def run_test_worker(app: FastAPI) -> None:
     """A real worker with the app's functions and the three above, until nothing is due."""
-    worker = create_worker(
-        WorkerSettings,  # type: ignore[arg-type]
-        functions=[*WorkerSettings.functions, *job_stats.tracked([quick, broken, flaky])],
-        redis_settings=redis_settings(get_settings().redis_url or ""),
-        poll_delay=0.01,
-        handle_signals=False,
-        cron_jobs=[],
+    await run_worker_until_idle(
+        app, [*WorkerSettings.functions, *job_stats.tracked([quick, broken, flaky])]
     )
-    redis = app.state.redis
-    task = asyncio.create_task(worker.async_run())
-    idle = 0
-    try:
-        while idle < 3:
-            await asyncio.sleep(0.03)
-            if task.done():
-                task.result()
-            due = await redis.zcount(default_queue_name, "-inf", time.time() * 1000)
-            running = any(not t.done() for t in worker.tasks.values())
-            idle = idle + 1 if not due and not running else 0
-    finally:
-        await worker.close()
-        task.cancel()
 
 
 async def scripted_jobs(app: FastAPI) -> None:

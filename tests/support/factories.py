@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from arq.constants import default_queue_name
@@ -100,35 +101,42 @@ def users(app: FastAPI) -> UserFactory:
     return UserFactory(app)
 
 
-@pytest.fixture
-def run_worker(app: FastAPI) -> Callable[[], Awaitable[int]]:
-    """Run a real arq worker until no job is due and none is running; returns jobs completed.
+async def run_worker_until_idle(app: FastAPI, functions: list[Any] | None = None) -> int:
+    """Run a real arq worker (the production settings, `functions` if given) until no job is due
+    and none is running; returns the jobs completed.
 
     (arq's own burst mode also waits for deferred jobs, such as a retry an hour away.)
     """
+    worker = create_worker(
+        WorkerSettings,  # type: ignore[arg-type]
+        redis_settings=redis_settings(get_settings().redis_url or ""),
+        poll_delay=0.01,
+        handle_signals=False,
+        cron_jobs=[],
+        **({"functions": functions} if functions is not None else {}),
+    )
+    redis = app.state.redis
+    task = asyncio.create_task(worker.async_run())
+    idle_checks = 0
+    try:
+        while idle_checks < 3:
+            await asyncio.sleep(0.03)
+            if task.done():
+                task.result()
+            due = await redis.zcount(default_queue_name, "-inf", time.time() * 1000)
+            running = any(not t.done() for t in worker.tasks.values())
+            idle_checks = idle_checks + 1 if not due and not running else 0
+    finally:
+        await worker.close()
+        task.cancel()
+    return worker.jobs_complete
+
+
+@pytest.fixture
+def run_worker(app: FastAPI) -> Callable[[], Awaitable[int]]:
+    """`run_worker_until_idle` for the test's app."""
 
     async def run() -> int:
-        worker = create_worker(
-            WorkerSettings,  # type: ignore[arg-type]
-            redis_settings=redis_settings(get_settings().redis_url or ""),
-            poll_delay=0.01,
-            handle_signals=False,
-            cron_jobs=[],
-        )
-        redis = app.state.redis
-        task = asyncio.create_task(worker.async_run())
-        idle_checks = 0
-        try:
-            while idle_checks < 3:
-                await asyncio.sleep(0.03)
-                if task.done():
-                    task.result()
-                due = await redis.zcount(default_queue_name, "-inf", time.time() * 1000)
-                running = any(not t.done() for t in worker.tasks.values())
-                idle_checks = idle_checks + 1 if not due and not running else 0
-        finally:
-            await worker.close()
-            task.cancel()
-        return worker.jobs_complete
+        return await run_worker_until_idle(app)
 
     return run
