@@ -2,8 +2,9 @@
 
 A JSON API needs almost nothing from a browser, so its Content-Security-Policy forbids everything.
 The two kinds of HTML page get a policy that lets them work: Swagger UI and ReDoc load their script
-and styles from cdn.jsdelivr.net and start with an inline script; the server-rendered /admin pages
-use their own styles and post forms to themselves. A response that sets its own CSP keeps it.
+and styles from cdn.jsdelivr.net and start with an inline script; the server-rendered pages (/admin
+and the web front end, app/web, which sends PAGE_CSP itself) use their own scripts and styles and
+post forms to themselves. A response that sets its own CSP keeps it.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ DOCS_CSP = (
     "base-uri 'self'; "
     "frame-ancestors 'none'"
 )
-ADMIN_CSP = (
+PAGE_CSP = (
     "default-src 'none'; "
     "script-src 'self'; "
     "style-src 'self' 'unsafe-inline'; "
@@ -61,7 +62,7 @@ def _content_security_policy(path: str, docs_paths: frozenset[str]) -> str:
     if path in docs_paths:
         return DOCS_CSP
     if path == _ADMIN_PAGES or path.startswith(_ADMIN_PAGES + "/"):
-        return ADMIN_CSP
+        return PAGE_CSP
     return API_CSP
 
 

@@ -15,22 +15,13 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from jinja2.runtime import Context
 
 from app.core import i18n
+from app.core.security_headers import PAGE_CSP
 from app.web.session import COOKIE, CSRF_COOKIE, LANG_COOKIE, YEAR, Visitor, is_secure
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 
-# Pages load their own script and styles only; htmx adds inline styles (its indicator).
-WEB_CSP = (
-    "default-src 'none'; "
-    "script-src 'self'; "
-    "style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; "
-    "connect-src 'self'; "
-    "form-action 'self'; "
-    "base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
-HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": WEB_CSP}
+# Pages load their own script and styles only (htmx adds inline styles: its indicator).
+HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": PAGE_CSP}
 
 
 @pass_context
