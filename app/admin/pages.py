@@ -289,6 +289,19 @@ async def monitor(
     )
 
 
+async def _refusal_of_button(request: Request, tx: Tx, csrf_token: str) -> Response | None:
+    """Why a monitor button's POST is refused (no admin session, not an admin, a forged form),
+    or None: go ahead."""
+    principal = await _principal(request, tx)
+    if principal is None:
+        return _to("/admin/login")
+    if principal.user.role != Role.admin:
+        return _refused(request, "This account is not an administrator.")
+    if not _csrf_ok(request, csrf_token, _session_binding(principal)):
+        return _forged(request)
+    return None
+
+
 @router.post("/admin/jobs/{job_id}/retry")
 async def retry(
     request: Request,
@@ -297,13 +310,9 @@ async def retry(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """The retry button of a failed job."""
-    principal = await _principal(request, tx)
-    if principal is None:
-        return _to("/admin/login")
-    if principal.user.role != Role.admin:
-        return _refused(request, "This account is not an administrator.")
-    if not _csrf_ok(request, csrf_token, _session_binding(principal)):
-        return _forged(request)
+    refusal = await _refusal_of_button(request, tx, csrf_token)
+    if refusal is not None:
+        return refusal
     try:
         job = await jobs.retry_job(request.app.state.redis, job_id)
     except AppError as exc:
@@ -325,13 +334,9 @@ async def redeliver(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """The redeliver button of a webhook delivery."""
-    principal = await _principal(request, tx)
-    if principal is None:
-        return _to("/admin/login")
-    if principal.user.role != Role.admin:
-        return _refused(request, "This account is not an administrator.")
-    if not _csrf_ok(request, csrf_token, _session_binding(principal)):
-        return _forged(request)
+    refusal = await _refusal_of_button(request, tx, csrf_token)
+    if refusal is not None:
+        return refusal
     try:
         delivery = await webhooks_service.redeliver(tx, delivery_id)
     except AppError as exc:
