@@ -1,22 +1,18 @@
 """Root-level HTML pages: /admin/login and /admin (the job monitor, with the webhook deliveries).
 
 Signing in creates an ordinary login session (AuthSession) and keeps its access token in an
-httpOnly, SameSite=strict cookie scoped to /admin (Secure when PUBLIC_BASE_URL is https). Every
-page checks it like a bearer token (`principal_for`), so logging out, deactivation, a password
-reset or a demotion end the page session at once.
+httpOnly, SameSite=strict cookie scoped to /admin (Secure under https). Every page checks it like
+a bearer token (`sessions.cookies.principal_of`), so logging out, deactivation, a password reset
+or a demotion end the page session at once.
 
-Every form carries a CSRF token, checked before the post does anything (SameSite=strict alone
-would leave older browsers, and same-site pages, able to post): on the monitor it is an HMAC of
-the page session's id, on the sign-in form (no session yet: login CSRF) an HMAC of a random
-value in a second strict, httpOnly cookie that the form's GET sets. Another site can read
-neither, and a token does not fit another session or another browser.
+Every form carries a CSRF token (`sessions.cookies.csrf_token`), checked before the post does
+anything (SameSite=strict alone would leave older browsers, and same-site pages, able to post):
+an HMAC of a random value in a second strict, httpOnly cookie, and of the page session once
+signed in (the sign-in form's token guards against login CSRF).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,8 +26,7 @@ from sqlmodel import col
 
 from app.admin import jobs
 from app.auth import service as auth_service
-from app.core import clock, security
-from app.core.config import Settings
+from app.core import clock
 from app.core.db import Transaction, Tx
 from app.core.errors import AppError
 from app.core.logging import get_logger
@@ -39,6 +34,7 @@ from app.events import DomainEvent
 from app.models.mail import EmailMessage, EmailStatus
 from app.models.users import Role
 from app.notifications.fanout import MAX_ATTEMPTS
+from app.sessions import cookies
 from app.sessions import service as sessions_service
 from app.sessions.dependencies import ClientIP
 from app.sessions.service import Principal
@@ -53,14 +49,11 @@ templates = Jinja2Templates(
 
 COOKIE = "meetup_admin"
 CSRF_COOKIE = "meetup_admin_csrf"
+CSRF_PURPOSE = "admin-csrf"
 COOKIE_PATH = "/admin"
 REFRESH_SECONDS = 10
+NONCE_SECONDS = 30 * 24 * 3600
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -69,22 +62,17 @@ def _page(request: Request, template: str, status_code: int = 200, **context: An
     )
 
 
-def _csrf_token(request: Request, binding: str) -> str:
-    key = _settings(request).secret_key.encode()
-    return hmac.new(key, f"admin-csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+def _nonce(request: Request) -> str:
+    return request.cookies.get(CSRF_COOKIE) or ""
 
 
-def _csrf_ok(request: Request, sent: str, binding: str) -> bool:
-    expected = _csrf_token(request, binding)
-    return bool(sent) and hmac.compare_digest(sent.encode(), expected.encode())
+def _csrf_token(request: Request, principal: Principal | None, nonce: str | None = None) -> str:
+    nonce = _nonce(request) if nonce is None else nonce
+    return cookies.csrf_token(request, CSRF_PURPOSE, nonce, principal)
 
 
-def _login_binding(nonce: str) -> str:
-    return f"login:{nonce}"
-
-
-def _session_binding(principal: Principal) -> str:
-    return f"session:{principal.session_id}"
+def _csrf_ok(request: Request, sent: str, principal: Principal | None) -> bool:
+    return cookies.csrf_ok(request, sent, CSRF_PURPOSE, _nonce(request), principal)
 
 
 def _login_page(
@@ -95,7 +83,7 @@ def _login_page(
     email: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    token = _csrf_token(request, _login_binding(nonce))
+    token = _csrf_token(request, None, nonce)
     return _page(request, "login.html", status_code, error=error, email=email, csrf_token=token)
 
 
@@ -115,8 +103,16 @@ def _forged(request: Request) -> HTMLResponse:
     )
 
 
-def _secure(request: Request) -> bool:
-    return _settings(request).public_base_url.lower().startswith("https://")
+def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=cookies.is_secure(request),
+    )
 
 
 def _to(path: str) -> RedirectResponse:
@@ -125,28 +121,16 @@ def _to(path: str) -> RedirectResponse:
 
 async def _principal(request: Request, tx: Tx) -> Principal | None:
     """Who the cookie names, if its session is still live (the bearer-token rules)."""
-    token = request.cookies.get(COOKIE)
-    claims = security.decode_token(token, "access") if token else None
-    return await sessions_service.principal_for(tx.session, claims) if claims else None
+    return await cookies.principal_of(tx, request.cookies.get(COOKIE))
 
 
 @router.get("/admin/login", response_class=HTMLResponse)
 async def login_form(request: Request) -> HTMLResponse:
     """The sign-in form; its CSRF token fits the random value of this browser's CSRF cookie."""
-    nonce = request.cookies.get(CSRF_COOKIE) or ""
-    fresh = not (16 <= len(nonce) <= 128)
-    if fresh:
-        nonce = secrets.token_urlsafe(32)
+    nonce, fresh = cookies.nonce_of(request, CSRF_COOKIE)
     response = _login_page(request, nonce=nonce)
     if fresh:
-        response.set_cookie(
-            CSRF_COOKIE,
-            nonce,
-            path=COOKIE_PATH,
-            httponly=True,
-            samesite="strict",
-            secure=_secure(request),
-        )
+        _set_cookie(request, response, CSRF_COOKIE, nonce, NONCE_SECONDS)
     return response
 
 
@@ -160,9 +144,9 @@ async def login(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Sign an admin in: the session cookie, then the monitor; anyone else is refused."""
-    nonce = request.cookies.get(CSRF_COOKIE)
-    if nonce is None or not _csrf_ok(request, csrf_token, _login_binding(nonce)):
+    if not _csrf_ok(request, csrf_token, None):
         return _forged(request)
+    nonce = _nonce(request)
     if not email or not password:
         return _login_page(
             request,
@@ -181,22 +165,13 @@ async def login(
         if "Retry-After" in exc.headers:
             response.headers["Retry-After"] = exc.headers["Retry-After"]
         return response
-    claims = security.decode_token(pair.access_token, "access")
-    principal = await sessions_service.principal_for(tx.session, claims) if claims else None
+    principal = await cookies.principal_of(tx, pair.access_token)
     if principal is None or principal.user.role != Role.admin:
         await tx.session.rollback()  # keep no session for a refused sign-in
         log.warning("admin_login_refused", reason="not_admin")
         return _refused(request, "This account is not an administrator.")
     response = _to("/admin")
-    response.set_cookie(
-        COOKIE,
-        pair.access_token,
-        max_age=pair.expires_in,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="strict",
-        secure=_secure(request),
-    )
+    _set_cookie(request, response, COOKIE, pair.access_token, pair.expires_in)
     log.info("admin_login", user_id=str(principal.user.id))
     return response
 
@@ -210,7 +185,7 @@ async def logout(
     """End the page session (its AuthSession is revoked) and forget the cookie."""
     principal = await _principal(request, tx)
     if principal is not None:
-        if not _csrf_ok(request, csrf_token, _session_binding(principal)):
+        if not _csrf_ok(request, csrf_token, principal):
             return _forged(request)
         await sessions_service.logout(tx, principal, refresh_token=None)
     response = _to("/admin/login")
@@ -265,7 +240,8 @@ async def monitor(
         overview = await jobs.overview(request.app.state.redis)
     except AppError as exc:
         problem = exc.detail
-    return _page(
+    nonce, fresh = cookies.nonce_of(request, CSRF_COOKIE)
+    response = _page(
         request,
         "monitor.html",
         admin=principal.user,
@@ -282,11 +258,14 @@ async def monitor(
         stuck_events=await _stuck_events(tx),
         webhook_deliveries=await webhooks_service.recent_deliveries(tx.session),
         max_event_attempts=MAX_ATTEMPTS,
-        csrf_token=_csrf_token(request, _session_binding(principal)),
+        csrf_token=_csrf_token(request, principal, nonce),
         refresh_seconds=REFRESH_SECONDS,
         heartbeat_window=int(jobs.health_check_interval()) + 1,
         now=clock.now().strftime("%Y-%m-%d %H:%M:%S"),
     )
+    if fresh:
+        _set_cookie(request, response, CSRF_COOKIE, nonce, NONCE_SECONDS)
+    return response
 
 
 async def _refusal_of_button(request: Request, tx: Tx, csrf_token: str) -> Response | None:
@@ -297,7 +276,7 @@ async def _refusal_of_button(request: Request, tx: Tx, csrf_token: str) -> Respo
         return _to("/admin/login")
     if principal.user.role != Role.admin:
         return _refused(request, "This account is not an administrator.")
-    if not _csrf_ok(request, csrf_token, _session_binding(principal)):
+    if not _csrf_ok(request, csrf_token, principal):
         return _forged(request)
     return None
 

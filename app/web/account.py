@@ -21,13 +21,14 @@ from app.models.announcements import AnnouncementStatus
 from app.models.bookings import BookingStatus
 from app.notifications import service as notifications_service
 from app.sessions import service as sessions_service
+from app.sessions.cookies import principal_of
 from app.sessions.dependencies import ClientIP
 from app.users import service as users_service
 from app.users.schemas import UserUpdate
 from app.web import render
 from app.web.forms import guarded, posted, validation_message
 from app.web.render import page, redirect, refused
-from app.web.session import Visit, Visitor, principal_of, session_token
+from app.web.session import Visit, Visitor, session_token
 
 router = APIRouter(include_in_schema=False)
 

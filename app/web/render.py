@@ -16,7 +16,8 @@ from jinja2.runtime import Context
 
 from app.core import i18n
 from app.core.security_headers import PAGE_CSP
-from app.web.session import COOKIE, CSRF_COOKIE, LANG_COOKIE, YEAR, Visitor, is_secure
+from app.sessions.cookies import is_secure
+from app.web.session import COOKIE, CSRF_COOKIE, LANG_COOKIE, YEAR, Visitor
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 

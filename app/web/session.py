@@ -1,21 +1,13 @@
 """Who is browsing: the session cookie, the CSRF token of every form, and the page language.
 
-The session cookie holds an access token bound to an AuthSession (the one `auth.service.login`
-starts), checked on every request like a bearer token (`sessions.service.principal_for`): logging
-out, a password change or reset and deactivation end it at once. It is httpOnly, SameSite=Lax
-(links from other sites arrive signed in; their posts do not) and Secure when the request is
-https or PUBLIC_BASE_URL is.
-
-Every form carries a CSRF token: an HMAC of a random value in a second httpOnly cookie (set on
-the first page a browser gets) and of the session it is signed in with, if any. Another site can
-read neither, and a token does not fit another browser or another session.
+The session cookie (`sessions.cookies`: an access token bound to an AuthSession, checked like a
+bearer token) is httpOnly, SameSite=Lax (links from other sites arrive signed in; their posts do
+not) and Secure under https. Every form carries a CSRF token that fits this browser's CSRF cookie
+and its session (`sessions.cookies.csrf_token`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Annotated
@@ -25,30 +17,19 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from app.core import i18n, security
-from app.core.config import Settings
 from app.core.db import Transaction, Tx
 from app.core.errors import AppError
 from app.models.notifications import Notification
 from app.models.users import User
-from app.sessions import service as sessions_service
+from app.sessions import cookies
 from app.sessions.service import Principal
 
 COOKIE = "meetup_session"
 CSRF_COOKIE = "meetup_csrf"
+CSRF_PURPOSE = "web-csrf"
 LANG_COOKIE = "lang"
 SESSION_DAYS = 14
 YEAR = 365 * 24 * 3600
-
-
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def is_secure(request: Request) -> bool:
-    return request.url.scheme == "https" or settings_of(request).public_base_url.lower().startswith(
-        "https://"
-    )
 
 
 @dataclass
@@ -73,16 +54,13 @@ class Visitor:
         return error.translated(self.lang)
 
     def csrf_token(self) -> str:
-        binding = str(self.principal.session_id) if self.principal else "anonymous"
-        key = settings_of(self.request).secret_key.encode()
-        message = f"web-csrf:{self.nonce}:{binding}".encode()
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+        return cookies.csrf_token(self.request, CSRF_PURPOSE, self.nonce, self.principal)
 
     def csrf_ok(self, sent: str) -> bool:
         """The token fits this browser's CSRF cookie (it must have had one) and session."""
-        if self.set_nonce or not sent:
+        if self.set_nonce:
             return False
-        return hmac.compare_digest(sent.encode(), self.csrf_token().encode())
+        return cookies.csrf_ok(self.request, sent, CSRF_PURPOSE, self.nonce, self.principal)
 
 
 def _language(request: Request, user: User | None) -> tuple[str, bool]:
@@ -99,12 +77,6 @@ def _language(request: Request, user: User | None) -> tuple[str, bool]:
     return i18n.negotiate(request.headers.get("accept-language")), False
 
 
-async def principal_of(tx: Tx, token: str | None) -> Principal | None:
-    """Who the session cookie names, if its session is still live (the bearer-token rules)."""
-    claims = security.decode_token(token, "access") if token else None
-    return await sessions_service.principal_for(tx.session, claims) if claims else None
-
-
 async def unread_count(tx: Tx, user: User) -> int:
     count = await tx.session.scalar(
         select(func.count())
@@ -115,11 +87,8 @@ async def unread_count(tx: Tx, user: User) -> int:
 
 
 async def _visitor(request: Request, tx: Transaction) -> Visitor:
-    principal = await principal_of(tx, request.cookies.get(COOKIE))
-    nonce = request.cookies.get(CSRF_COOKIE) or ""
-    fresh = not (16 <= len(nonce) <= 128)
-    if fresh:
-        nonce = secrets.token_urlsafe(32)
+    principal = await cookies.principal_of(tx, request.cookies.get(COOKIE))
+    nonce, fresh = cookies.nonce_of(request, CSRF_COOKIE)
     lang, chosen = _language(request, principal.user if principal else None)
     visitor = Visitor(request, principal, nonce, lang, set_nonce=fresh, set_lang=chosen)
     if principal is not None:
