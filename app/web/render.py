@@ -4,6 +4,7 @@ carry the web cookies (session, CSRF value, language)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,6 +26,17 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "web"
 HEADERS = {"Cache-Control": "no-store", "Content-Security-Policy": PAGE_CSP}
 
 
+@lru_cache(maxsize=4096)
+def _formatted(moment: datetime, zone: str, form: str, lang: str) -> str:
+    """Babel's formatting is the costliest part of a list page, and the same upcoming meetups
+    are shown again and again: remembered per moment, zone, form and language."""
+    try:
+        tzinfo = ZoneInfo(zone)
+    except (KeyError, ValueError):
+        tzinfo = ZoneInfo("UTC")
+    return str(format_datetime(moment, form, tzinfo=tzinfo, locale=i18n.babel_locale(lang)))
+
+
 @pass_context
 def _when(
     context: Context, moment: datetime | None, zone: str = "UTC", form: str = "medium"
@@ -32,12 +44,7 @@ def _when(
     """A moment in a time zone (the meetup's), in the page's language."""
     if moment is None:
         return ""
-    try:
-        tzinfo = ZoneInfo(zone)
-    except (KeyError, ValueError):
-        tzinfo = ZoneInfo("UTC")
-    lang = str(context.get("lang") or i18n.DEFAULT)
-    return str(format_datetime(moment, form, tzinfo=tzinfo, locale=i18n.babel_locale(lang)))
+    return _formatted(moment, zone, form, str(context.get("lang") or i18n.DEFAULT))
 
 
 @pass_context
@@ -54,6 +61,8 @@ environment = Environment(
     extensions=["jinja2.ext.i18n"],
     trim_blocks=True,
     lstrip_blocks=True,
+    # Templates change only with a deploy (a restart): no stat() of each template per render.
+    auto_reload=False,
 )
 environment.filters["when"] = _when
 environment.filters["number"] = _number
