@@ -37,6 +37,7 @@ from app.movies.schemas import MovieReviewSort, MovieSort
 from app.reviews import service as reviews_service
 from app.users import service as users_service
 from app.users.schemas import UserPublic
+from app.web import community as web_community
 from app.web.forms import Fields, guarded, posted, validation_message
 from app.web.render import page, redirect, refused
 from app.web.session import Visit, Visitor
@@ -179,6 +180,7 @@ async def meetup(
         reviews=reviews,
         requests=requests,
         done=done[:40],
+        **await web_community.meetup_marks(tx, announcement_id, visit),
     )
 
 
@@ -469,7 +471,14 @@ async def profile(visit: Visit, tx: Transaction, user_id: uuid.UUID) -> Response
     hosting, _ = await announcement_queries.list_announcements(
         tx.session, AnnouncementFilters(author_id=user_id), PageParams(limit=20)
     )
-    return page(visit, "user.html", person=UserPublic.of(person), reviews=reviews, hosting=hosting)
+    return page(
+        visit,
+        "user.html",
+        person=UserPublic.of(person),
+        reviews=reviews,
+        hosting=hosting,
+        following=await web_community.follows_person(tx, user_id, visit),
+    )
 
 
 @router.get("/films")
@@ -505,4 +514,11 @@ async def film(visit: Visit, tx: Transaction, movie_id: uuid.UUID) -> Response:
     meetups, _ = await announcement_queries.list_announcements(
         tx.session, AnnouncementFilters(movie_id=movie_id), PageParams(limit=20)
     )
-    return page(visit, "film.html", movie=movie, reviews=reviews, meetups=meetups)
+    return page(
+        visit,
+        "film.html",
+        movie=movie,
+        reviews=reviews,
+        meetups=meetups,
+        following=await web_community.follows_film(tx, movie_id, visit),
+    )

@@ -7,13 +7,14 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from app.web import account, pages
+from app.web import account, community, pages
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(include_in_schema=False)
 router.include_router(account.router)
 router.include_router(pages.router)
+router.include_router(community.router)
 
 
 def static_files() -> StaticFiles:
