@@ -154,6 +154,18 @@ def _check_window(announcement: Announcement) -> None:
         )
 
 
+async def rated_by(
+    session: AsyncSession, announcement_id: uuid.UUID, author_id: uuid.UUID
+) -> dict[uuid.UUID, int]:
+    """Whom `author` has rated for this meetup, with the score given (hidden reviews too)."""
+    rows = await session.execute(
+        select(col(Review.target_id), col(Review.score)).where(
+            col(Review.announcement_id) == announcement_id, col(Review.author_id) == author_id
+        )
+    )
+    return {target: score for target, score in rows.tuples()}
+
+
 async def _move_rating(session: AsyncSession, review: Review, step: int) -> None:
     """Add (step=+1) or remove (step=-1) a visible review to its target's rating aggregate."""
     await users_service.move_rating(

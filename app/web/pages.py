@@ -38,6 +38,7 @@ from app.reviews import service as reviews_service
 from app.users import service as users_service
 from app.users.schemas import UserPublic
 from app.web import community as web_community
+from app.web import ratings as web_ratings
 from app.web.forms import Fields, guarded, posted, validation_message
 from app.web.render import page, redirect, refused
 from app.web.session import Visit, Visitor
@@ -170,11 +171,14 @@ async def meetup(
             announcement_id=announcement_id,
             status=BookingStatus.pending,
         )
+    mine = await _my_booking(tx, announcement_id, visit)
     return page(
         visit,
         "meetup.html",
         m=view,
-        mine=await _my_booking(tx, announcement_id, visit),
+        mine=mine,
+        rateable=await web_ratings.rateable(tx, row, view, visit, mine),
+        scores=web_ratings.SCORES,
         is_host=_is_host(visit, view.author.id),
         closed=row.is_closed_at(now),
         reviews=reviews,

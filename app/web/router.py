@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from app.web import account, community, pages
+from app.web import account, community, pages, ratings
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -15,6 +15,7 @@ router = APIRouter(include_in_schema=False)
 router.include_router(account.router)
 router.include_router(pages.router)
 router.include_router(community.router)
+router.include_router(ratings.router)
 
 
 def static_files() -> StaticFiles:

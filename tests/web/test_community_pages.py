@@ -9,9 +9,7 @@ import httpx
 
 from tests.support.factories import UserFactory
 from tests.support.meetups import Meetups
-from tests.web.test_pages import browser, csrf_in, sign_in, submit
-
-__all__ = ["browser"]
+from tests.web.test_pages import csrf_in, sign_in, submit
 
 API = "/api/v1"
 

@@ -4,11 +4,9 @@ their CSRF token, 303 redirects, the session cookie."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from app.core import clock
@@ -18,20 +16,6 @@ from tests.auth.helpers import code_in
 from tests.support.factories import TestUser, UserFactory
 from tests.support.meetups import Meetups
 from tests.support.smtp import Mailbox
-
-
-@pytest.fixture
-async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
-
-
-@pytest.fixture
-async def other_browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
 
 
 def csrf_in(html: str) -> str:
