@@ -1,7 +1,7 @@
 """The web pages in a real browser: headless Chromium (Debian's `chromium` package) driven over
 the DevTools protocol against the test app served over HTTP (tests/support/browser.py). A guest
 signs up, confirms, signs in, filters, books and sees it on their page, in English and in
-Russian; a host announces, approves a request, and the guest sees the approval; axe-core finds no
+Russian; a host announces, approves a request, and the guest sees the approval, in both languages; axe-core finds no
 serious or critical accessibility problem on the main pages in either language.
 """
 
@@ -11,6 +11,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from app.core import clock
 from app.models.announcements import Announcement, Approval
@@ -132,11 +134,29 @@ async def test_a_guest_signs_up_finds_books_and_sees_it_on_my_page(
     assert "Solaris evening" in approved and path in approved
 
 
+HOST_SIDE = {
+    "en": {
+        "announced": "Your meetup is announced.",
+        "sent": "Request sent",
+        "none_waiting": "No request waits for you.",
+    },
+    "ru": {
+        "announced": "Встреча опубликована.",
+        "sent": "Заявка отправлена",
+        "none_waiting": "Заявок, ожидающих вашего решения, нет.",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
 async def test_a_host_announces_approves_a_request_and_the_guest_sees_it(
-    users: UserFactory, run_worker: RunWorker, live_url: str, browser: Browser
+    users: UserFactory, run_worker: RunWorker, live_url: str, browser: Browser, lang: str
 ) -> None:
+    says = HOST_SIDE[lang]
     host, guest = await users.member(name="Host Hanna"), await users.member(name="Guest Greta")
+    await browser.open(f"{live_url}/?lang={lang}")  # the language switch: a cookie remembers it
     await sign_in(browser, live_url, host)
+    assert await browser.run("document.documentElement.lang") == lang
     await browser.click("header a[href='/m/new']")
     start = (clock.now() + timedelta(days=3)).replace(tzinfo=None).isoformat(timespec="minutes")
     await browser.fill(
@@ -152,23 +172,24 @@ async def test_a_host_announces_approves_a_request_and_the_guest_sees_it(
     await browser.click(SUBMIT)
     path, query = (await browser.path()).split("?")
     assert path.startswith("/m/") and query == "done=created", await browser.text()
-    assert "Your meetup is announced." in await browser.text()
+    assert says["announced"] in await browser.text()
     await run_worker()
 
     guest_tab = await browser.new_tab()  # a browser context of its own: other cookies
+    await guest_tab.open(f"{live_url}/?lang={lang}")
     await sign_in(guest_tab, live_url, guest)
     await guest_tab.open(f"{live_url}{path}")
     await guest_tab.fill({"message": "Can I bring tea?"})
     await guest_tab.click("form[action$='/book'] button[type=submit]")
     assert await guest_tab.path() == f"{path}?done=pending"
-    assert "Request sent" in await guest_tab.text()
+    assert says["sent"] in await guest_tab.text()
     await run_worker()
 
     await browser.open(f"{live_url}{path}")
     requests = await browser.run("document.getElementById('requests').innerText")
     assert "Guest Greta" in requests and "Can I bring tea?" in requests
     await browser.click("#requests form[action$='/approve'] button")
-    assert "No request waits for you." in await browser.text()
+    assert says["none_waiting"] in await browser.text()
     assert "Guest Greta" in await browser.run("document.getElementById('guest-list').innerText")
     await run_worker()
 
