@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 from arq.connections import ArqRedis
-from arq.constants import default_queue_name, job_key_prefix
-from arq.jobs import serialize_job
+from arq.constants import default_queue_name, job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job, serialize_result
 from arq.utils import timestamp_ms
 from fastapi import FastAPI
 
+from app.admin import jobs
 from tests.support.factories import UserFactory
 
 URL = "/api/v1/admin/jobs"
@@ -108,3 +110,34 @@ async def test_the_monitor_and_metrics_count_a_big_queue_without_reading_it(
     assert f'meetup_queue_depth{{state="deferred"}} {float(DEFERRED)}' in body
     assert "cmdstat_zrange" not in stats
     assert "cmdstat_mget" not in stats  # no job body read at all
+
+
+async def test_results_are_scanned_up_to_a_cap_and_the_overview_says_so(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redis: ArqRedis = app.state.redis
+    now = timestamp_ms()
+    async with redis.pipeline(transaction=False) as pipe:
+        for n in range(30):
+            result = serialize_result(
+                "send_reminder",
+                (),
+                {},
+                1,
+                now,
+                True,
+                "ok",
+                now,
+                now + n,
+                f"r{n}",
+                "q",
+                job_id=f"r{n}",
+            )
+            assert result is not None
+            pipe.set(result_key_prefix + f"r{n}", result)
+        await pipe.execute()
+    assert not (await jobs.overview(redis)).results_truncated
+    monkeypatch.setattr(jobs, "SCAN_CAP", 10)
+    capped = await jobs.overview(redis)
+    assert capped.results_truncated
+    assert capped.counts[jobs.JobState.complete] == 10
