@@ -54,6 +54,8 @@ from app.jobs.safe_pickle import Unreadable, safe_loads
 log = get_logger(__name__)
 
 CHUNK = 500
+# At most this many keys are examined by one SCAN (results, in-progress markers).
+SCAN_CAP = 10_000
 RECENT_FAILURES = 20
 REDIS_TIMEOUT_S = 3.0
 UNREADABLE = "<unreadable>"
@@ -102,6 +104,10 @@ class Overview(BaseModel):
     queue_depth: int = Field(description="Jobs waiting in the queue (queued + deferred)")
     heartbeat: Heartbeat
     recent_failures: list[JobView]
+    results_truncated: bool = Field(
+        default=False,
+        description=f"More than {SCAN_CAP} results are kept: only that many were examined",
+    )
 
 
 def _ms(moment: datetime | int | float | None) -> datetime | None:
@@ -193,17 +199,19 @@ async def _chunked_get(redis: ArqRedis, keys: list[str]) -> list[bytes | None]:
     return values
 
 
-async def _waiting(redis: ArqRedis) -> list[JobView]:
-    """Queued, deferred and running jobs, soonest first (the queue holds all three)."""
-    entries = await redis.zrange(default_queue_name, 0, -1, withscores=True)
+async def _views(
+    redis: ArqRedis, entries: list[tuple[bytes, float]], running: set[str]
+) -> list[JobView]:
+    """The views of these queue entries: their bodies and tries for this page only, one pipeline."""
     ids = [raw.decode() for raw, _ in entries]
-    definitions = await _chunked_get(redis, [job_key_prefix + i for i in ids])
-    running = await _chunked_get(redis, [in_progress_key_prefix + i for i in ids])
-    tries = await _chunked_get(redis, [retry_key_prefix + i for i in ids])
+    if not ids:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.mget([job_key_prefix + i for i in ids])
+        pipe.mget([retry_key_prefix + i for i in ids])
+        definitions, tries = await pipe.execute()
     views = []
-    for job_id, (_, score), raw, progress, tried in zip(
-        ids, entries, definitions, running, tries, strict=True
-    ):
+    for job_id, (_, score), raw, tried in zip(ids, entries, definitions, tries, strict=True):
         if raw is None:
             continue  # finished (or expired) between the two reads
         try:
@@ -211,23 +219,97 @@ async def _waiting(redis: ArqRedis) -> list[JobView]:
         except DeserializationError:
             continue
         views.append(
-            _from_definition(job_id, definition, score, progress is not None, int(tried or 0))
+            _from_definition(job_id, definition, score, job_id in running, int(tried or 0))
         )
     return views
 
 
-async def _finished(redis: ArqRedis) -> list[JobView]:
-    """Complete and failed jobs whose results arq still keeps, most recently finished first."""
-    keys = [
-        key.decode() async for key in redis.scan_iter(match=result_key_prefix + "*", count=1000)
-    ]
+async def _running_ids(redis: ArqRedis) -> set[str]:
+    """Ids of running jobs: SCAN of arq's in-progress keys, at most SCAN_CAP keys (max_jobs per
+    worker keeps them few)."""
+    found: set[str] = set()
+    async for key in redis.scan_iter(match=in_progress_key_prefix + "*", count=1000):
+        found.add(
+            (key.decode() if isinstance(key, bytes) else key).removeprefix(in_progress_key_prefix)
+        )
+        if len(found) >= SCAN_CAP:
+            break
+    return found
+
+
+class _Counts(BaseModel):
+    due: int
+    deferred: int
+    running: set[str]
+
+    @property
+    def queued(self) -> int:
+        return max(0, self.due - len(self.running))
+
+
+async def _counts(redis: ArqRedis, now_ms: int) -> _Counts:
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.zcount(default_queue_name, "-inf", now_ms)
+        pipe.zcount(default_queue_name, f"({now_ms}", "+inf")
+        due, deferred = await pipe.execute()
+    return _Counts(due=due, deferred=deferred, running=await _running_ids(redis))
+
+
+async def _queued_page(
+    redis: ArqRedis, now_ms: int, running: set[str], offset: int, limit: int
+) -> list[JobView]:
+    """Due jobs not running, soonest first: ZRANGEBYSCORE with LIMIT for this page only (a few
+    extra entries stand in for the running ones, which stay in the queue)."""
+    if limit <= 0:
+        return []
+    entries = await redis.zrangebyscore(
+        default_queue_name, "-inf", now_ms, start=offset, num=limit + len(running), withscores=True
+    )
+    entries = [e for e in entries if e[0].decode() not in running][:limit]
+    return await _views(redis, entries, running)
+
+
+async def _deferred_page(redis: ArqRedis, now_ms: int, offset: int, limit: int) -> list[JobView]:
+    if limit <= 0:
+        return []
+    entries = await redis.zrangebyscore(
+        default_queue_name, f"({now_ms}", "+inf", start=offset, num=limit, withscores=True
+    )
+    return await _views(redis, entries, set())
+
+
+async def _in_progress(redis: ArqRedis, running: set[str]) -> list[JobView]:
+    ids = sorted(running)
+    if not ids:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for job_id in ids:
+            pipe.zscore(default_queue_name, job_id)
+        scores = await pipe.execute()
+    entries = sorted(
+        ((i.encode(), s) for i, s in zip(ids, scores, strict=True) if s is not None),
+        key=lambda e: e[1],
+    )
+    return await _views(redis, entries, running)
+
+
+async def _finished(redis: ArqRedis) -> tuple[list[JobView], bool]:
+    """Complete and failed jobs whose results arq still keeps, most recently finished first:
+    SCAN in bounded batches, at most SCAN_CAP keys examined (then True: truncated)."""
+    keys: list[str] = []
+    truncated = False
+    async for key in redis.scan_iter(match=result_key_prefix + "*", count=1000):
+        if len(keys) >= SCAN_CAP:
+            truncated = True
+            break
+        keys.append(key.decode() if isinstance(key, bytes) else key)
     views = []
     for key, raw in zip(keys, await _chunked_get(redis, keys), strict=True):
         if raw is None:
             continue
         views.append(_result_view(key.removeprefix(result_key_prefix), raw))
     views.sort(key=lambda v: v.finished or datetime.min.replace(tzinfo=UTC), reverse=True)
-    return views
+    return views, truncated
 
 
 @asynccontextmanager
@@ -241,17 +323,55 @@ async def redis_answers() -> AsyncIterator[None]:
         raise RedisUnavailable() from exc
 
 
-async def _all_jobs(redis: ArqRedis) -> list[JobView]:
+async def list_jobs(
+    redis: ArqRedis, state: JobState | None, offset: int = 0, limit: int = 20
+) -> tuple[list[JobView], int]:
+    """(this page, total) of the jobs in `state` (or all, by state): counted with ZCOUNT, the
+    waiting page read with ZRANGEBYSCORE ... LIMIT, never the whole queue."""
     async with redis_answers():
-        return [*(await _waiting(redis)), *(await _finished(redis))]
-
-
-async def list_jobs(redis: ArqRedis, state: JobState | None) -> list[JobView]:
-    jobs = await _all_jobs(redis)
-    order = list(JobState)
-    if state is not None:
-        return [job for job in jobs if job.state == state]
-    return sorted(jobs, key=lambda job: order.index(job.state))  # stable: keeps each order
+        now = timestamp_ms()
+        counts = await _counts(redis, now)
+        finished: list[JobView] = []
+        if state in (None, JobState.complete, JobState.failed):
+            finished, _ = await _finished(redis)
+        running = (
+            await _in_progress(redis, counts.running)
+            if state in (None, JobState.in_progress)
+            else []
+        )
+        segments: dict[JobState, int] = {
+            JobState.queued: counts.queued,
+            JobState.deferred: counts.deferred,
+            JobState.in_progress: len(running),
+            JobState.complete: sum(j.state == JobState.complete for j in finished),
+            JobState.failed: sum(j.state == JobState.failed for j in finished),
+        }
+        items: list[JobView] = []
+        skip = offset
+        for segment in JobState:
+            if state is not None and segment != state:
+                continue
+            size = segments[segment]
+            if skip >= size:
+                skip -= size
+                continue
+            want = limit - len(items)
+            if want <= 0:
+                break
+            if segment == JobState.queued:
+                items += await _queued_page(redis, now, counts.running, skip, want)
+            elif segment == JobState.deferred:
+                items += await _deferred_page(redis, now, skip, want)
+            else:
+                pool = (
+                    running
+                    if segment == JobState.in_progress
+                    else [j for j in finished if j.state == segment]
+                )
+                items += pool[skip : skip + want]
+            skip = 0
+        total = sum(segments.values()) if state is None else segments[state]
+    return items, total
 
 
 class JobDetail(JobView):
@@ -467,16 +587,27 @@ async def _heartbeat_or_503(redis: ArqRedis) -> Heartbeat:
         return await heartbeat(redis, health_check_interval())
 
 
+async def _state_counts(redis: ArqRedis) -> tuple[dict[JobState, int], list[JobView], bool]:
+    counts = await _counts(redis, timestamp_ms())
+    finished, truncated = await _finished(redis)
+    by_state = dict.fromkeys(JobState, 0)
+    by_state[JobState.queued] = counts.queued
+    by_state[JobState.deferred] = counts.deferred
+    by_state[JobState.in_progress] = len(counts.running)
+    for job in finished:
+        by_state[job.state] += 1
+    return by_state, finished, truncated
+
+
 async def overview(redis: ArqRedis) -> Overview:
-    jobs = await _all_jobs(redis)
-    counts = dict.fromkeys(JobState, 0)
-    for job in jobs:
-        counts[job.state] += 1
+    async with redis_answers():
+        counts, finished, truncated = await _state_counts(redis)
     return Overview(
         counts=counts,
         queue_depth=counts[JobState.queued] + counts[JobState.deferred],
         heartbeat=await _heartbeat_or_503(redis),
-        recent_failures=[job for job in jobs if job.state == JobState.failed][:RECENT_FAILURES],
+        recent_failures=[job for job in finished if job.state == JobState.failed][:RECENT_FAILURES],
+        results_truncated=truncated,
     )
 
 
@@ -485,7 +616,7 @@ async def collect_metrics(redis: ArqRedis) -> None:
     keep their last values and `meetup_jobs_redis_up` says 0."""
     try:
         async with asyncio.timeout(REDIS_TIMEOUT_S):
-            jobs = [*(await _waiting(redis)), *(await _finished(redis))]
+            by_state, jobs, _ = await _state_counts(redis)
             beat = await heartbeat(redis, health_check_interval())
             history = await job_stats.totals(redis)
     except (RedisError, OSError, TimeoutError) as exc:
@@ -501,10 +632,8 @@ async def collect_metrics(redis: ArqRedis) -> None:
             for row in history
         ]
     )
-    by_state = dict.fromkeys(JobState, 0)
     by_outcome: dict[tuple[str, str], int] = {}
     for job in jobs:
-        by_state[job.state] += 1
         if job.state in (JobState.complete, JobState.failed):
             key = (job.function, job.state.value)
             by_outcome[key] = by_outcome.get(key, 0) + 1

@@ -85,10 +85,10 @@ async def list_jobs(
     state: Annotated[JobState | None, Query(description="Only jobs in this state")] = None,
 ) -> Page[JobView]:
     """Background jobs read from Redis: waiting ones soonest first, finished ones newest first."""
-    found = await jobs.list_jobs(redis, state)
+    found, total = await jobs.list_jobs(redis, state, page.offset, page.limit)
     return Page(
-        items=found[page.offset : page.offset + page.limit],
-        total=len(found),
+        items=found,
+        total=total,
         **page.model_dump(),
     )
 
