@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from app import __version__, api_schema
 from app import models as _tables  # noqa: F401  # every table registered before the first query
+from app.admin.console import router as admin_console_router
 from app.admin.pages import router as admin_pages_router
 from app.admin.router import router as admin_router
 from app.announcements.router import router as announcements_router
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Added last, so it is the outermost: every response (even a 500 or a CORS refusal) gets the id.
     app.add_middleware(RequestContextMiddleware)
-    for root_router in (ops_router, short_links_router, admin_pages_router):
+    for root_router in (ops_router, short_links_router, admin_pages_router, admin_console_router):
         _summaries_from_docstrings(root_router)
         app.include_router(root_router)
     for router in (

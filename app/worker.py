@@ -28,6 +28,9 @@ from app.webhooks import tasks as webhook_tasks
 
 log = get_logger(__name__)
 
+# This process's name in the heartbeat and in the console's list of running jobs.
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
+
 
 async def startup(ctx: dict[str, Any]) -> None:
     settings = get_settings()
@@ -54,12 +57,12 @@ async def sweep(ctx: dict[str, Any]) -> None:
 
 
 async def on_job_start(ctx: dict[str, Any]) -> None:
-    await job_stats.on_job_start(ctx)
+    await job_stats.on_job_start(ctx, worker=WORKER_NAME)
 
 
 async def after_job_end(ctx: dict[str, Any]) -> None:
     """The job history of /admin/jobs/stats and /metrics: one pipelined batch per run."""
-    await job_stats.after_job_end(ctx, keep_result_s=WorkerSettings.keep_result)
+    await job_stats.after_job_end(ctx, keep_result_s=WorkerSettings.keep_result, worker=WORKER_NAME)
 
 
 class WorkerSettings:
@@ -97,7 +100,7 @@ class WorkerSettings:
     health_check_interval = 10
     # This process's own report (see app.core.redis.WORKER_HEALTH_PREFIX); `meetup worker --check`
     # and the admin monitor read every worker's.
-    health_check_key = worker_health_key(socket.gethostname(), os.getpid())
+    health_check_key = worker_health_key(WORKER_NAME)
     # How long arq waits before looking for jobs again, idle or with all `max_jobs` slots busy
     # (its default, 0.5 s, capped a fan-out's emails at about 180/s: slots freed by fast jobs
     # stayed empty until the next poll). One cheap Redis query per poll.

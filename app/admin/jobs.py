@@ -14,6 +14,7 @@ enqueues it again if the database still says it is due.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import uuid
 from collections.abc import AsyncIterator
@@ -50,6 +51,7 @@ from app.core.redis import WORKER_HEALTH_PREFIX
 from app.core.schemas import ResponseModel
 from app.jobs import stats as job_stats
 from app.jobs.safe_pickle import Unreadable, safe_loads
+from app.notifications.reminders import SEND_REMINDER_JOB, SEND_REVIEW_INVITATIONS_JOB
 
 log = get_logger(__name__)
 
@@ -82,12 +84,18 @@ class JobView(ResponseModel):
     duration_seconds: float | None = None
     result: str | None = Field(default=None, description="What a complete job returned")
     error: str | None = Field(default=None, description="Why a failed job failed")
+    meetup_id: str | None = Field(
+        default=None, description="The meetup it is for (reminders and review invitations)"
+    )
 
 
 class WorkerBeat(BaseModel):
     worker: str = Field(description="The worker process: host:pid")
     age_seconds: float = Field(description="Seconds since its last report")
     report: str = Field(description="arq's report: jobs complete/failed/retried/ongoing")
+    running: list[str] = Field(
+        default_factory=list, description="Ids of the jobs it is running now"
+    )
 
 
 class Heartbeat(BaseModel):
@@ -133,6 +141,20 @@ def _error(value: Any, limit: int = 500) -> str:
     return _short(value, limit)
 
 
+# Jobs whose first argument is the meetup (announcement) they are for.
+MEETUP_JOBS = frozenset({SEND_REMINDER_JOB, SEND_REVIEW_INVITATIONS_JOB})
+
+
+def _meetup_of(function: str, args: Any) -> str | None:
+    if function not in MEETUP_JOBS or not isinstance(args, tuple | list) or not args:
+        return None
+    first = args[0]
+    try:
+        return str(uuid.UUID(first)) if isinstance(first, str) else None
+    except ValueError:
+        return None
+
+
 def _from_result(job_id: str, result: JobResult) -> JobView:
     return JobView(
         id=job_id,
@@ -147,6 +169,7 @@ def _from_result(job_id: str, result: JobResult) -> JobView:
         duration_seconds=round((result.finish_time - result.start_time).total_seconds(), 3),
         result=_short(result.result) if result.success else None,
         error=None if result.success else _error(result.result),
+        meetup_id=_meetup_of(result.function, result.args),
     )
 
 
@@ -189,6 +212,7 @@ def _from_definition(
         enqueued=_ms(definition.enqueue_time),
         scheduled_for=_ms(score),
         tries=tries,
+        meetup_id=_meetup_of(definition.function, definition.args),
     )
 
 
@@ -374,6 +398,100 @@ async def list_jobs(
     return items, total
 
 
+@dataclasses.dataclass(frozen=True)
+class JobFilter:
+    """Which jobs a console list shows: a state, a function, and text found in the job's id,
+    its meetup's id or its arguments."""
+
+    state: JobState | None = None
+    function: str | None = None
+    text: str | None = None
+
+    @property
+    def narrows(self) -> bool:
+        return bool(self.function or self.text)
+
+    def matches(self, view: JobView) -> bool:
+        if self.function and view.function != self.function:
+            return False
+        if not self.text:
+            return True
+        text = self.text.lower()
+        return (
+            text in view.id.lower()
+            or (view.meetup_id is not None and text in view.meetup_id)
+            or text in view.args.lower()
+        )
+
+
+class JobSearch(BaseModel):
+    items: list[JobView]
+    total: int = Field(description="Jobs that match (of those examined)")
+    truncated: bool = Field(
+        description=f"The filter looked at the first {SCAN_CAP} jobs only: there may be more"
+    )
+
+
+async def _search_waiting(
+    redis: ArqRedis, low: str | int, high: str | int, where: JobFilter, budget: int
+) -> tuple[list[JobView], int, bool]:
+    """(matching waiting jobs in due order, entries examined, stopped at the budget?): the queue
+    range read a CHUNK at a time, the job bodies of each chunk in one MGET."""
+    found: list[JobView] = []
+    examined = 0
+    while examined < budget:
+        entries = await redis.zrangebyscore(
+            default_queue_name,
+            low,
+            high,
+            start=examined,
+            num=min(CHUNK, budget - examined),
+            withscores=True,
+        )
+        if not entries:
+            return found, examined, False
+        examined += len(entries)
+        found += [view for view in await _views(redis, entries, set()) if where.matches(view)]
+    more = await redis.zcount(default_queue_name, low, high) > examined
+    return found, examined, bool(more)
+
+
+async def find_jobs(
+    redis: ArqRedis, where: JobFilter, offset: int = 0, limit: int = 20
+) -> JobSearch:
+    """A page of the jobs `where` picks. Without a function or text it is list_jobs (exact
+    totals, only this page read); with one, the jobs are examined in bounded batches, at most
+    SCAN_CAP waiting ones and SCAN_CAP finished ones, and `truncated` says the search stopped."""
+    if not where.narrows:
+        items, total = await list_jobs(redis, where.state, offset, limit)
+        return JobSearch(items=items, total=total, truncated=False)
+    async with redis_answers():
+        now = timestamp_ms()
+        running = await _running_ids(redis)
+        matched: list[JobView] = []
+        truncated = False
+        budget = SCAN_CAP
+        wanted = {where.state} if where.state is not None else set(JobState)
+        for state, low, high in (
+            (JobState.queued, "-inf", now),
+            (JobState.deferred, f"({now}", "+inf"),
+        ):
+            if state in wanted:
+                found, examined, cut = await _search_waiting(redis, low, high, where, budget)
+                matched += [v for v in found if v.id not in running]
+                budget -= examined
+                truncated |= cut
+        if JobState.in_progress in wanted:
+            matched += [v for v in await _in_progress(redis, running) if where.matches(v)]
+        if wanted & {JobState.complete, JobState.failed}:
+            finished, cut = await _finished(redis)
+            matched += [v for v in finished if v.state in wanted and where.matches(v)]
+            truncated |= cut
+    return JobSearch(
+        items=matched[offset : offset + limit], total=len(matched), truncated=truncated
+    )
+
+
 class JobDetail(JobView):
     arguments: str = Field(description="The job's arguments in full (up to 10 000 characters)")
     traceback: str | None = Field(
@@ -549,21 +667,32 @@ async def heartbeat(redis: ArqRedis, interval_s: float) -> Heartbeat:
     remaining ttl tells its age, and a missing key means that worker has not reported for longer.
     The keys are found with SCAN (bounded batches), so many workers never block Redis."""
     keys = [key async for key in redis.scan_iter(match=WORKER_HEALTH_PREFIX + "*", count=100)]
+    names = [
+        (key.decode() if isinstance(key, bytes) else key).removeprefix(WORKER_HEALTH_PREFIX)
+        for key in keys
+    ]
     beats: list[WorkerBeat] = []
     if keys:
         async with redis.pipeline(transaction=False) as pipe:
-            for key in keys:
+            for key, name in zip(keys, names, strict=True):
                 pipe.get(key)
                 pipe.pttl(key)
+                pipe.hkeys(job_stats.running_key(name))
             answers = await pipe.execute()
-        for key, report, ttl_ms in zip(keys, answers[::2], answers[1::2], strict=True):
+        for name, report, ttl_ms, running in zip(
+            names, answers[::3], answers[1::3], answers[2::3], strict=True
+        ):
             if report is None:
                 continue  # expired between SCAN and GET
             age = max(0.0, (interval_s + 1) - max(ttl_ms, 0) / 1000)
-            name = (key.decode() if isinstance(key, bytes) else key).removeprefix(
-                WORKER_HEALTH_PREFIX
+            beats.append(
+                WorkerBeat(
+                    worker=name,
+                    age_seconds=round(age, 1),
+                    report=report.decode(),
+                    running=sorted(r.decode() if isinstance(r, bytes) else r for r in running),
+                )
             )
-            beats.append(WorkerBeat(worker=name, age_seconds=round(age, 1), report=report.decode()))
     if not beats:
         return Heartbeat(seen=False, age_seconds=None, report=None)
     beats.sort(key=lambda beat: (beat.age_seconds, beat.worker))
@@ -578,13 +707,28 @@ def _worker_setting(name: str) -> float:
     return float(getattr(WorkerSettings, name))
 
 
+def function_names() -> list[str]:
+    """The names of the worker's job functions and cron jobs, sorted."""
+    from app.worker import WorkerSettings  # the worker imports every domain: import late
+
+    return sorted(
+        {f.name for f in WorkerSettings.functions} | {c.name for c in WorkerSettings.cron_jobs}
+    )
+
+
 def health_check_interval() -> float:
     return _worker_setting("health_check_interval")
 
 
-async def _heartbeat_or_503(redis: ArqRedis) -> Heartbeat:
+async def current_heartbeat(redis: ArqRedis) -> Heartbeat:
+    """Every live worker's heartbeat (Redis down: 503 redis_unavailable)."""
     async with redis_answers():
         return await heartbeat(redis, health_check_interval())
+
+
+async def running_jobs(redis: ArqRedis) -> dict[str, JobView]:
+    """The jobs workers run now, by id (arq's in-progress markers, their bodies in one read)."""
+    return {view.id: view for view in await _in_progress(redis, await _running_ids(redis))}
 
 
 async def _state_counts(redis: ArqRedis) -> tuple[dict[JobState, int], list[JobView], bool]:
@@ -605,7 +749,7 @@ async def overview(redis: ArqRedis) -> Overview:
     return Overview(
         counts=counts,
         queue_depth=counts[JobState.queued] + counts[JobState.deferred],
-        heartbeat=await _heartbeat_or_503(redis),
+        heartbeat=await current_heartbeat(redis),
         recent_failures=[job for job in finished if job.state == JobState.failed][:RECENT_FAILURES],
         results_truncated=truncated,
     )

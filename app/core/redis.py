@@ -98,5 +98,6 @@ async def enqueue_many(redis: ArqRedis, jobs: Sequence[QueuedJob]) -> list[bool]
 WORKER_HEALTH_PREFIX = f"{default_queue_name}{health_check_key_suffix}:"
 
 
-def worker_health_key(host: str, pid: int) -> str:
-    return f"{WORKER_HEALTH_PREFIX}{host}:{pid}"
+def worker_health_key(worker: str) -> str:
+    """The health key of the worker process `worker` ("<host>:<pid>")."""
+    return f"{WORKER_HEALTH_PREFIX}{worker}"

@@ -12,6 +12,10 @@ The worker (app/worker.py's hooks) writes, for every job run it finishes, one pi
   `<function>|sum` (seconds, HINCRBYFLOAT) and `<function>|count`: the Prometheus counters and
   histogram of /metrics (app/core/metrics.py) are read from it on each scrape.
 - `meetup:jobtraceback:<job id>`: a failed run's traceback, kept as long as arq keeps results.
+- `meetup:jobrunning:<host:pid>`: a hash of the jobs that worker process runs now (job id ->
+  start, epoch ms), set when a job starts and cleared when it ends; it expires RUNNING_TTL_S
+  after the last start, so a killed worker's entries do not linger (arq's own in-progress marker
+  does not say which worker holds a job).
 
 A run ends `completed`, `failed` (arq keeps the failure) or `retried` (arq runs it again: `Retry`
 raised, or cancelled by a shutdown). Percentiles come from the merged buckets, interpolating
@@ -45,6 +49,8 @@ log = get_logger(__name__)
 PREFIX = "meetup:jobstats"
 TOTAL_KEY = f"{PREFIX}:total"
 TRACEBACK_PREFIX = "meetup:jobtraceback:"
+RUNNING_PREFIX = "meetup:jobrunning:"
+RUNNING_TTL_S = 3600
 TTL_S = 8 * 24 * 3600
 TRACEBACK_LIMIT = 20_000
 # Upper bounds in seconds; a run longer than the last one counts in +Inf.
@@ -90,6 +96,10 @@ def period_key(granularity: str, epoch: int) -> str:
 
 def traceback_key(job_id: str) -> str:
     return TRACEBACK_PREFIX + job_id
+
+
+def running_key(worker: str) -> str:
+    return RUNNING_PREFIX + worker
 
 
 def record(
@@ -170,11 +180,24 @@ def tracked_coroutine(name: str, coroutine: JobCoroutine) -> WorkerCoroutine:
     return _wrap(name, coroutine)
 
 
-async def on_job_start(ctx: dict[str, Any]) -> None:
+async def on_job_start(ctx: dict[str, Any], worker: str | None = None) -> None:
+    """Note the start (for the duration) and, under the worker's name, that it runs this job."""
     ctx[CTX_STARTED] = time.perf_counter()
+    if worker is None:
+        return
+    redis: ArqRedis = ctx["redis"]
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.hset(running_key(worker), ctx["job_id"], str(int(time.time() * 1000)))
+            pipe.expire(running_key(worker), RUNNING_TTL_S)
+            await pipe.execute()
+    except Exception as exc:  # the console's bookkeeping never fails a job
+        log.warning("job_start_not_recorded", job_id=ctx.get("job_id"), error=repr(exc)[:300])
 
 
-async def after_job_end(ctx: dict[str, Any], keep_result_s: float = 3600) -> None:
+async def after_job_end(
+    ctx: dict[str, Any], keep_result_s: float = 3600, worker: str | None = None
+) -> None:
     """One pipelined batch of HINCRBYs per run. A run whose outcome the wrapper could not tell
     (cancelled; or an untracked function) is told from Redis: a result kept means it ended
     (its `success` flag says how), none means arq will run it again."""
@@ -209,6 +232,8 @@ async def after_job_end(ctx: dict[str, Any], keep_result_s: float = 3600) -> Non
                 failure=ctx.get(CTX_TRACEBACK) if outcome == "failed" else None,
                 keep_result_s=keep_result_s,
             )
+            if worker is not None:
+                pipe.hdel(running_key(worker), job_id)
             await pipe.execute()
     except Exception as exc:  # the statistics never fail a job
         log.warning("job_stats_not_recorded", job_id=job_id, error=repr(exc)[:300])

@@ -27,6 +27,12 @@ class EmailMessage(TimestampedTable, table=True):
         Index(
             "ix_email_message_due", "next_attempt_at", postgresql_where=text("status = 'pending'")
         ),
+        # The console's list of emails that failed for good, latest first.
+        Index(
+            "ix_email_message_failed",
+            text("updated_at DESC"),
+            postgresql_where=text("status = 'failed'"),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

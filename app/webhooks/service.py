@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -148,11 +148,23 @@ class RecentDelivery:
     url: str
 
 
-async def recent_deliveries(session: AsyncSession, limit: int = 20) -> list[RecentDelivery]:
+async def recent_deliveries(
+    session: AsyncSession,
+    *,
+    status: DeliveryStatus | None = None,
+    offset: int = 0,
+    limit: int = 20,
+) -> tuple[list[RecentDelivery], int]:
+    """(a page of every endpoint's deliveries, newest first, and how many there are): the
+    console's list."""
+    where = [] if status is None else [col(WebhookDelivery.status) == status]
+    total = await session.scalar(select(func.count()).select_from(WebhookDelivery).where(*where))
     rows = await session.execute(
         select(WebhookDelivery, col(WebhookEndpoint.url))
         .join(WebhookEndpoint, col(WebhookEndpoint.id) == col(WebhookDelivery.endpoint_id))
-        .order_by(col(WebhookDelivery.created_at).desc())
+        .where(*where)
+        .order_by(col(WebhookDelivery.created_at).desc(), col(WebhookDelivery.id))
+        .offset(offset)
         .limit(limit)
     )
-    return [RecentDelivery(delivery, url) for delivery, url in rows.all()]
+    return [RecentDelivery(delivery, url) for delivery, url in rows.all()], int(total or 0)

@@ -137,7 +137,7 @@ async def test_the_retry_button_reenqueues_the_failed_job(
     token = await _monitor_token(browser)
     response = await browser.post(f"/admin/jobs/{made.failed}/retry", data={"csrf_token": token})
     assert response.status_code == 303
-    assert response.headers["location"].startswith("/admin?retried=broken-event%3Aretry%3A")
+    assert response.headers["location"].startswith("/admin?done=retried&id=broken-event%3Aretry%3A")
     queued = [job for job in await app.state.redis.queued_jobs() if job.function == "process_event"]
     assert [job.args for job in queued if job.job_id.startswith(f"{made.failed}:retry:")] == [
         ("not-a-uuid",)
