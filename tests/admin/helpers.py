@@ -1,12 +1,16 @@
-"""Jobs in every state, made with the real worker."""
+"""Jobs in every state, made with the real worker; the console's sign-in as a browser does it."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import httpx
 from arq.connections import ArqRedis
+
+from tests.support.factories import TestUser
 
 RunWorker = Callable[[], Awaitable[int]]
 
@@ -31,3 +35,30 @@ async def jobs_in_every_state(redis: ArqRedis, run_worker: RunWorker) -> Jobs:
     return Jobs(
         failed="broken-event", complete="unknown-event", queued="waiting-event", deferred="later"
     )
+
+
+def csrf_in(html: str) -> str:
+    match = re.search(r'<input type="hidden" name="csrf_token" value="([^"]+)">', html)
+    assert match, "no CSRF token in the page's form"
+    return match.group(1)
+
+
+async def login_token(browser: httpx.AsyncClient) -> str:
+    return csrf_in((await browser.get("/admin/login")).text)
+
+
+async def sign_in(browser: httpx.AsyncClient, user: TestUser) -> httpx.Response:
+    """As a browser does: the form (and its CSRF token), then the post."""
+    return await browser.post(
+        "/admin/login",
+        data={
+            "email": user.email,
+            "password": user.password,
+            "csrf_token": await login_token(browser),
+        },
+    )
+
+
+async def console_token(browser: httpx.AsyncClient) -> str:
+    """The CSRF token of the console's forms, for the signed-in browser."""
+    return csrf_in((await browser.get("/admin")).text)

@@ -4,11 +4,10 @@ monitor (counts per state, queue depth, worker heartbeat, recent failures with a
 from __future__ import annotations
 
 import asyncio
+import uuid
 import re
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import func, select
@@ -23,43 +22,13 @@ from app.main import create_app
 from app.models.auth import AuthSession
 from app.models.mail import EmailMessage, EmailStatus
 from tests.admin.helpers import RunWorker, jobs_in_every_state
+from tests.admin.helpers import console_token as _monitor_token
+from tests.admin.helpers import csrf_in as _csrf_in
+from tests.admin.helpers import login_token as _login_token
+from tests.admin.helpers import sign_in as _sign_in
 from tests.notifications.helpers import BackgroundWorker
 from tests.support.factories import TestUser, UserFactory
 from tests.support.smtp import Mailbox, SMTPSink
-
-
-@pytest.fixture
-async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """A client that keeps cookies, as a browser does."""
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
-
-
-def _csrf_in(html: str) -> str:
-    match = re.search(r'<input type="hidden" name="csrf_token" value="([^"]+)">', html)
-    assert match, "no CSRF token in the page's form"
-    return match.group(1)
-
-
-async def _login_token(browser: httpx.AsyncClient) -> str:
-    return _csrf_in((await browser.get("/admin/login")).text)
-
-
-async def _sign_in(browser: httpx.AsyncClient, user: TestUser) -> httpx.Response:
-    """As a browser does: the form (and its CSRF token), then the post."""
-    return await browser.post(
-        "/admin/login",
-        data={
-            "email": user.email,
-            "password": user.password,
-            "csrf_token": await _login_token(browser),
-        },
-    )
-
-
-async def _monitor_token(browser: httpx.AsyncClient) -> str:
-    return _csrf_in((await browser.get("/admin")).text)
 
 
 async def _sessions(db: Database, user: TestUser) -> int:
@@ -329,14 +298,27 @@ async def test_the_monitor_forms_refuse_a_post_without_their_csrf_token(
     await _sign_in(browser, admin)
     token = await _monitor_token(browser)
     html = (await browser.get("/admin")).text
-    assert html.count(f'name="csrf_token" value="{token}"') == 2  # sign out and the retry
+    # Sign out; retry and delete of the failed job; abort and delete of the deferred one.
+    forms = html.count('<form method="post"')
+    assert forms == 5
+    assert html.count(f'name="csrf_token" value="{token}"') == forms
     retry = f"/admin/jobs/{made.failed}/retry"
+    buttons = [
+        retry,
+        f"/admin/jobs/{made.failed}/delete",
+        f"/admin/jobs/{made.deferred}/abort",
+        f"/admin/jobs/{made.deferred}/delete",
+        f"/admin/emails/{uuid.uuid4()}/resend",
+        f"/admin/webhook-deliveries/{uuid.uuid4()}/redeliver",
+        "/admin/logout",
+    ]
     for data in ({}, {"csrf_token": "forged"}, {"csrf_token": await _login_token(browser)}):
-        refused = await browser.post(retry, data=data)
-        assert refused.status_code == 403, data
-        out = await browser.post("/admin/logout", data=data)
-        assert out.status_code == 403, data
+        for button in buttons:
+            refused = await browser.post(button, data=data)
+            assert refused.status_code == 403, (button, data)
     assert not [j for j in await app.state.redis.queued_jobs() if ":retry:" in j.job_id]
+    assert made.deferred in {j.job_id for j in await app.state.redis.queued_jobs()}
+    assert (await browser.get(f"/admin/jobs/{made.failed}")).status_code == 200
     assert (await browser.get("/admin")).status_code == 200  # still signed in
     assert (await browser.post(retry, data={"csrf_token": token})).status_code == 303
     assert (await browser.post("/admin/logout", data={"csrf_token": token})).headers[

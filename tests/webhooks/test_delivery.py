@@ -350,10 +350,11 @@ async def test_the_admin_page_lists_deliveries_with_a_redeliver_button(
         assert forged.status_code == 403
         receiver.status = 200
         pressed = await browser.post(
-            f"/admin/webhook-deliveries/{row.id}/redeliver", data={"csrf_token": csrf[1]}
+            f"/admin/webhook-deliveries/{row.id}/redeliver",
+            data={"csrf_token": csrf[1], "next": "/admin"},  # as the overview's form sends it
         )
         assert pressed.status_code == 303
-        assert pressed.headers["location"] == f"/admin?redelivered={row.id}"
+        assert pressed.headers["location"] == f"/admin?done=redelivered&id={row.id}"
         await run_worker()
         page = (await browser.get(pressed.headers["location"])).text
         assert f"Delivery {row.id} will be sent again now." in page
