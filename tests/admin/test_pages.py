@@ -4,8 +4,8 @@ monitor (counts per state, queue depth, worker heartbeat, recent failures with a
 from __future__ import annotations
 
 import asyncio
-import uuid
 import re
+import uuid
 
 import httpx
 from asgi_lifespan import LifespanManager
