@@ -163,7 +163,7 @@ async def rated_by(
             col(Review.announcement_id) == announcement_id, col(Review.author_id) == author_id
         )
     )
-    return {target: score for target, score in rows.tuples()}
+    return {target: score for target, score in rows.all()}
 
 
 async def _move_rating(session: AsyncSession, review: Review, step: int) -> None:
