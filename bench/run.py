@@ -25,7 +25,7 @@ from typing import Any
 import asyncpg
 import psutil
 
-from bench import data, fanout, report, scenarios
+from bench import console, data, fanout, report, scenarios
 from bench.infra import (
     ROOT,
     VENV_BIN,
@@ -250,6 +250,11 @@ async def run(
                            ("reads", scenarios.reads)):  # fmt: skip
             if cfg.wants(name):
                 await phase(name, work(b))
+        if cfg.wants("console"):
+            redis_pid = services.redis.process.pid if services.redis.process else None
+            results["scenarios"]["console"] = await phase(
+                "console", console.run(b, services.redis.url, redis_pid)
+            )
         stop_server(f"api, {cfg.workers} worker(s)")
         if cfg.wants("workers"):  # the other worker count
             other = 1 if cfg.workers > 1 else 2
