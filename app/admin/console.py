@@ -18,6 +18,7 @@ from app.admin import jobs
 from app.admin import page_access as access
 from app.admin.jobs import JobFilter, JobState
 from app.admin.pages import done_message
+from app.core import pagination
 from app.core.db import Transaction
 from app.core.errors import AppError
 from app.mail import service as mail_service
@@ -29,7 +30,6 @@ from app.webhooks import service as webhooks_service
 router = APIRouter(tags=["admin pages"], include_in_schema=False)
 
 PAGE_SIZE = 25
-MAX_PAGE = 10_000
 SEARCH_LIMIT = 200
 CsrfToken = Annotated[str, Form(max_length=128)]
 NextUrl = Annotated[str, Form(max_length=2000)]
@@ -47,10 +47,6 @@ class Pager:
 
     def link(self, number: int) -> str:
         return f"{self.base}{'&' if '?' in self.base else '?'}page_number={number}"
-
-
-def _page_number(value: str) -> int:
-    return int(value) if value.isdigit() and 0 < int(value) <= MAX_PAGE else 1
 
 
 def _list_url(path: str, **filters: str) -> str:
@@ -110,7 +106,7 @@ async def job_list(
         )
 
     async def render(principal: Principal, csrf_token: str) -> Response:
-        number = _page_number(page_number)
+        number = pagination.page_number(page_number)
         found, problem = None, None
         try:
             found = await jobs.find_jobs(
@@ -260,7 +256,7 @@ async def delivery_list(
     chosen = DeliveryStatus(status) if status in set(DeliveryStatus) else None
 
     async def render(principal: Principal, csrf_token: str) -> Response:
-        number = _page_number(page_number)
+        number = pagination.page_number(page_number)
         rows, total = await webhooks_service.recent_deliveries(
             tx.session, status=chosen, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )
@@ -315,7 +311,7 @@ async def email_list(
     """Emails that failed for good (every attempt refused or failed), latest first."""
 
     async def render(principal: Principal, csrf_token: str) -> Response:
-        number = _page_number(page_number)
+        number = pagination.page_number(page_number)
         emails, total = await mail_service.failed_emails(
             tx.session, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE
         )

@@ -29,6 +29,14 @@ T = TypeVar("T")
 COUNT_CAP = 1000
 
 
+def page_number(value: str, highest: int = 10_000) -> int:
+    """A page's 1-based number from a page link's query (`?page_number=`): 1 unless it is a
+    whole number from 1 to `highest` (ASCII digits only: `int()` also takes "٣" and "1_0")."""
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(highest)):
+        return 1
+    return int(value) if 0 < int(value) <= highest else 1
+
+
 class PageParams(BaseModel):
     limit: int = 20
     offset: int = 0

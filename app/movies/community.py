@@ -190,6 +190,34 @@ async def list_reviews(
     return [MovieReviewPublic.of(review, author=author) for review, author in rows], total
 
 
+async def review_by(
+    session: AsyncSession, movie_id: uuid.UUID, author_id: uuid.UUID
+) -> MovieReviewPublic | None:
+    """The review `author` wrote of this film (hidden or not), if any."""
+    found = await session.execute(
+        select(MovieReview, User)
+        .join(User, col(User.id) == col(MovieReview.author_id))
+        .where(col(MovieReview.movie_id) == movie_id, col(MovieReview.author_id) == author_id)
+    )
+    row = found.first()
+    return MovieReviewPublic.of(row[0], author=row[1]) if row else None
+
+
+async def liked_among(
+    session: AsyncSession, user_id: uuid.UUID, review_ids: list[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these reviews the user likes."""
+    if not review_ids:
+        return set()
+    found = await session.scalars(
+        select(col(MovieReviewLike.review_id)).where(
+            col(MovieReviewLike.user_id) == user_id,
+            col(MovieReviewLike.review_id).in_(review_ids),
+        )
+    )
+    return set(found)
+
+
 # --- likes and moderation --------------------------------------------------------------------------
 
 

@@ -26,22 +26,20 @@ from app.sessions.dependencies import ClientIP
 from app.users import service as users_service
 from app.users.schemas import UserUpdate
 from app.web import render
-from app.web.forms import guarded, posted, validation_message
-from app.web.render import page, redirect, refused
-from app.web.session import Visit, Visitor, session_token
+from app.web.forms import guarded, member_post, posted
+from app.web.render import (
+    form_again,
+    invalid,
+    page,
+    problem,
+    redirect,
+    refused,
+    safe_next,
+    sign_in_first,
+)
+from app.web.session import Visit, session_token
 
 router = APIRouter(include_in_schema=False)
-
-
-def _signed_in_only(visit: Visitor) -> Response | None:
-    if visit.user is None:
-        return redirect(visit, "/login?" + urlencode({"next": visit.request.url.path}))
-    return None
-
-
-def _safe_next(value: str) -> str:
-    """Only a path of this site (no //host or scheme)."""
-    return value if value.startswith("/") and not value.startswith("//") else "/me"
 
 
 # --- sign-up and confirmation ----------------------------------------------------------------------
@@ -66,10 +64,8 @@ async def signup(request: Request, visit: Visit, tx: Transaction, ip: ClientIP) 
             await auth_service.register(
                 tx, email=str(body.email), password=body.password, name=body.name, ip=ip
             )
-    except ValidationError as exc:
-        return page(visit, "signup.html", 422, form=form, error=validation_message(exc))
-    except AppError as exc:
-        return page(visit, "signup.html", exc.status_code, form=form, error=visit.error_text(exc))
+    except (ValidationError, AppError) as exc:
+        return form_again(visit, "signup.html", exc, form=form)
     return redirect(visit, "/confirm?" + urlencode({"email": str(body.email)}))
 
 
@@ -112,7 +108,7 @@ async def login_form(
         email=email[:320],
         confirmed=bool(confirmed),
         reset=bool(reset),
-        next=_safe_next(next) if next else "",
+        next=safe_next(next, ""),
     )
 
 
@@ -122,7 +118,7 @@ async def login(request: Request, visit: Visit, tx: Transaction, ip: ClientIP) -
     if fields is None:
         return refused(visit)
     email, password = fields["email"][:320], fields.raw("password")[:128]
-    target = _safe_next(fields["next"]) if fields["next"] else "/me"
+    target = safe_next(fields["next"], "/me")
     try:
         async with guarded(tx):
             # The API's own sign-in: the same password check, rate limits and account rules.
@@ -199,10 +195,8 @@ async def reset(request: Request, visit: Visit, tx: Transaction, ip: ClientIP) -
             await auth_service.reset_password(
                 tx, token=body.token, new_password=body.new_password, ip=ip
             )
-    except ValidationError as exc:
-        return page(visit, "reset.html", 422, token=token, error=validation_message(exc))
-    except AppError as exc:
-        return page(visit, "reset.html", exc.status_code, token=token, error=visit.error_text(exc))
+    except (ValidationError, AppError) as exc:
+        return form_again(visit, "reset.html", exc, token=token)
     response = redirect(visit, "/login?reset=1")
     render.clear_session(response)
     return response
@@ -215,10 +209,9 @@ MY_BOOKINGS = PageParams(limit=100)
 
 @router.get("/me")
 async def me(visit: Visit, tx: Transaction, saved: str = "") -> Response:
-    if (gate := _signed_in_only(visit)) is not None:
-        return gate
-    assert visit.user is not None
     user = visit.user
+    if user is None:
+        return sign_in_first(visit)
     bookings, _ = await booking_queries.list_bookings(
         tx.session, page=MY_BOOKINGS, guest_id=user.id
     )
@@ -246,12 +239,10 @@ async def me(visit: Visit, tx: Transaction, saved: str = "") -> Response:
 
 @router.post("/me/settings")
 async def save_settings(request: Request, visit: Visit, tx: Transaction) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if (gate := _signed_in_only(visit)) is not None:
-        return gate
-    assert visit.user is not None
+    post = await member_post(request, visit, "/me")
+    if isinstance(post, Response):
+        return post
+    fields = post.fields
     try:
         data = UserUpdate(
             name=fields["name"],
@@ -259,23 +250,20 @@ async def save_settings(request: Request, visit: Visit, tx: Transaction) -> Resp
             email_notifications=fields.checked("email_notifications"),
         )
         async with guarded(tx):
-            await users_service.update_me(tx, visit.user, data)
+            await users_service.update_me(tx, post.user, data)
     except ValidationError as exc:
-        return page(visit, "refused.html", 422, reason=validation_message(exc))
+        return invalid(visit, exc)
     except AppError as exc:
-        return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
+        return problem(visit, exc)
     return redirect(visit, "/me?saved=1#settings")
 
 
 @router.post("/me/notifications/read")
 async def read_all(request: Request, visit: Visit, tx: Transaction) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if (gate := _signed_in_only(visit)) is not None:
-        return gate
-    assert visit.user is not None
-    await notifications_service.mark_all_read(tx.session, visit.user)
+    post = await member_post(request, visit, "/me")
+    if isinstance(post, Response):
+        return post
+    await notifications_service.mark_all_read(tx.session, post.user)
     return redirect(visit, "/me#notifications")
 
 
@@ -283,17 +271,14 @@ async def read_all(request: Request, visit: Visit, tx: Transaction) -> Response:
 async def read_one(
     request: Request, visit: Visit, tx: Transaction, notification_id: uuid.UUID
 ) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if (gate := _signed_in_only(visit)) is not None:
-        return gate
-    assert visit.user is not None
+    post = await member_post(request, visit, "/me")
+    if isinstance(post, Response):
+        return post
     try:
         async with guarded(tx):
-            await notifications_service.mark_read(tx.session, visit.user, notification_id)
+            await notifications_service.mark_read(tx.session, post.user, notification_id)
     except AppError as exc:
-        return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
+        return problem(visit, exc)
     if visit.request.headers.get("hx-request") == "true":
         visit.unread = max(visit.unread - 1, 0)
         return page(visit, "_read.html")

@@ -5,7 +5,6 @@ to its page; the pages ask `meetup_marks` / `follows_film` / `follows_person` fo
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -19,8 +18,8 @@ from app.models.announcements import Announcement, AnnouncementFavorite, Announc
 from app.models.movies import MovieFollow
 from app.movies import community as movie_community
 from app.users import service as users_service
-from app.web.forms import guarded, posted
-from app.web.render import page, redirect, refused
+from app.web.forms import guarded, member_post
+from app.web.render import not_found, problem, redirect
 from app.web.session import Visit, Visitor
 
 router = APIRouter(include_in_schema=False)
@@ -69,13 +68,10 @@ async def follows_person(tx: Tx, user_id: uuid.UUID, visit: Visitor) -> bool:
 
 async def _toggle(request: Request, visit: Visitor, tx: Tx, back: str, what: str) -> Response:
     """Check the form, then turn `what` on (field `on` set) or off for the visitor."""
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    user = visit.user
-    if user is None:
-        return redirect(visit, "/login?" + urlencode({"next": back}))
-    on = fields.checked("on")
+    post = await member_post(request, visit, back)
+    if isinstance(post, Response):
+        return post
+    user, on = post.user, post.fields.checked("on")
     target = uuid.UUID(back.rsplit("/", 1)[1])
     try:
         async with guarded(tx):
@@ -99,7 +95,7 @@ async def _toggle(request: Request, visit: Visitor, tx: Tx, back: str, what: str
                 case _:
                     await users_service.unfollow(tx, user, target)
     except AppError as exc:
-        return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
+        return problem(visit, exc)
     return redirect(visit, back)
 
 
@@ -107,7 +103,7 @@ async def _meetup_toggle(
     request: Request, visit: Visitor, tx: Tx, announcement_id: uuid.UUID, what: str
 ) -> Response:
     if await tx.session.get(Announcement, announcement_id) is None:
-        return page(visit, "refused.html", 404, heading="not_found")
+        return not_found(visit)
     return await _toggle(request, visit, tx, f"/m/{announcement_id}", what)
 
 

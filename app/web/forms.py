@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import Request
+from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.core.db import Tx
 from app.core.errors import AppError
 from app.core.logging import get_logger
+from app.models.users import User
+from app.web.render import refused, sign_in_first
 from app.web.session import Visitor
 
 log = get_logger(__name__)
@@ -48,6 +52,24 @@ async def posted(request: Request, visit: Visitor) -> Fields | None:
     return fields
 
 
+@dataclass(frozen=True)
+class MemberPost:
+    fields: Fields
+    user: User
+
+
+async def member_post(request: Request, visit: Visitor, back: str) -> MemberPost | Response:
+    """A signed-in member's form post, or the answer to give instead: the refusal page when the
+    CSRF token is missing or wrong, or the sign-in page, which comes back to `back` (a page,
+    never the POST's own path)."""
+    fields = await posted(request, visit)
+    if fields is None:
+        return refused(visit)
+    if visit.user is None:
+        return sign_in_first(visit, back)
+    return MemberPost(fields, visit.user)
+
+
 @asynccontextmanager
 async def guarded(tx: Tx) -> AsyncIterator[None]:
     """Run a service call in a savepoint: if it raises an AppError that should not persist, its
@@ -67,13 +89,3 @@ async def guarded(tx: Tx) -> AsyncIterator[None]:
         raise
     else:
         await nested.commit()
-
-
-def validation_message(exc: ValidationError) -> str:
-    """A short, readable summary of a request model's complaints."""
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)

@@ -1,5 +1,6 @@
 """Public pages and meetups: home (find meetups), a meetup's page with its booking forms, the
-host's pages (create, edit, cancel, decide on requests), profiles and films."""
+host's pages (create, edit, cancel, decide on requests) and people's profiles (films:
+app/web/films.py)."""
 
 from __future__ import annotations
 
@@ -24,23 +25,29 @@ from app.announcements.schemas import AnnouncementCreate, AnnouncementUpdate
 from app.bookings import queries as booking_queries
 from app.bookings import service as booking_service
 from app.bookings.schemas import BookingCreate
-from app.core import clock
+from app.core import clock, pagination
 from app.core.db import Transaction, Tx
 from app.core.errors import AppError, NotFound
 from app.core.pagination import PageParams
 from app.models.announcements import Announcement, AnnouncementStatus, Approval
 from app.models.bookings import ACTIVE_STATUSES, Booking, BookingStatus
 from app.models.users import Role
-from app.movies import community
-from app.movies import service as movies_service
-from app.movies.schemas import MovieReviewSort, MovieSort
 from app.reviews import service as reviews_service
 from app.users import service as users_service
 from app.users.schemas import UserPublic
 from app.web import community as web_community
 from app.web import ratings as web_ratings
-from app.web.forms import Fields, guarded, posted, validation_message
-from app.web.render import page, redirect, refused
+from app.web.forms import Fields, guarded, member_post
+from app.web.render import (
+    form_again,
+    invalid,
+    not_found,
+    page,
+    problem,
+    redirect,
+    safe_next,
+    sign_in_first,
+)
 from app.web.session import Visit, Visitor
 
 router = APIRouter(include_in_schema=False)
@@ -53,18 +60,6 @@ def _number(value: str, default: int = 1, *, low: int = 1, high: int = 10_000) -
         return min(max(int(value), low), high)
     except ValueError:
         return default
-
-
-def _not_found(visit: Visitor, reason: str | None = None) -> Response:
-    return page(visit, "refused.html", 404, heading="not_found", reason=reason)
-
-
-def _problem(visit: Visitor, exc: AppError) -> Response:
-    return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
-
-
-def _sign_in_first(visit: Visitor) -> Response:
-    return redirect(visit, "/login?" + urlencode({"next": visit.request.url.path}))
 
 
 # --- home: find meetups ----------------------------------------------------------------------------
@@ -96,7 +91,7 @@ async def home(
         is_free=True if free else None,
         has_seats=True if seats else None,
     )
-    number = _number(page_number)
+    number = pagination.page_number(page_number)
     params = PageParams(limit=PER_PAGE, offset=(number - 1) * PER_PAGE)
     items, total = await announcement_queries.list_announcements(tx.session, filters, params)
     query = {"q": q, "date": day.isoformat() if day else "", "free": free, "seats": seats}
@@ -138,7 +133,7 @@ def _is_host(visit: Visitor, author_id: uuid.UUID) -> bool:
 @router.get("/m/new")
 async def new_meetup_form(visit: Visit) -> Response:
     if visit.user is None:
-        return _sign_in_first(visit)
+        return sign_in_first(visit)
     return page(
         visit,
         "meetup_form.html",
@@ -154,7 +149,7 @@ async def meetup(
     try:
         view = await announcement_queries.announcement_view(tx.session, announcement_id, visit.user)
     except NotFound:
-        return _not_found(visit)
+        return not_found(visit)
     now = clock.now()
     row = await tx.session.get(Announcement, announcement_id)
     assert row is not None
@@ -192,11 +187,10 @@ async def meetup(
 async def book(
     request: Request, visit: Visit, tx: Transaction, announcement_id: uuid.UUID
 ) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if visit.user is None:
-        return redirect(visit, "/login?" + urlencode({"next": f"/m/{announcement_id}"}))
+    post = await member_post(request, visit, f"/m/{announcement_id}")
+    if isinstance(post, Response):
+        return post
+    fields = post.fields
     try:
         data = BookingCreate(
             seats=_number(fields["seats"] or "1", high=10),
@@ -205,48 +199,36 @@ async def book(
         )
         async with guarded(tx):
             booking = await booking_service.request_seats(
-                tx, guest=visit.user, announcement_id=announcement_id, data=data
+                tx, guest=post.user, announcement_id=announcement_id, data=data
             )
     except ValidationError as exc:
-        return page(visit, "refused.html", 422, reason=validation_message(exc))
+        return invalid(visit, exc)
     except AppError as exc:
-        return _problem(visit, exc)
+        return problem(visit, exc)
     return redirect(visit, f"/m/{announcement_id}?done={booking.status.value}")
 
 
 async def _decide(
     request: Request, visit: Visitor, tx: Tx, booking_id: uuid.UUID, action: str
 ) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if visit.user is None:
-        return _sign_in_first(visit)
+    post = await member_post(request, visit, "/me")
+    if isinstance(post, Response):
+        return post
+    user, fields = post.user, post.fields
     try:
         async with guarded(tx):
             if action == "approve":
-                view = await booking_service.approve_booking(
-                    tx, booking_id=booking_id, user=visit.user
-                )
+                view = await booking_service.approve_booking(tx, booking_id=booking_id, user=user)
             elif action == "reject":
                 view = await booking_service.reject_booking(
-                    tx,
-                    booking_id=booking_id,
-                    user=visit.user,
-                    reason=fields["reason"][:1000] or None,
+                    tx, booking_id=booking_id, user=user, reason=fields["reason"][:1000] or None
                 )
             else:
-                view = await booking_service.cancel_booking(
-                    tx, booking_id=booking_id, user=visit.user
-                )
+                view = await booking_service.cancel_booking(tx, booking_id=booking_id, user=user)
     except AppError as exc:
-        return _problem(visit, exc)
-    target = (
-        fields["next"]
-        if fields["next"].startswith("/") and not fields["next"].startswith("//")
-        else ""
-    )
-    return redirect(visit, target or f"/m/{view.announcement.id}?done={view.status.value}")
+        return problem(visit, exc)
+    done = f"/m/{view.announcement.id}?done={view.status.value}"
+    return redirect(visit, safe_next(fields["next"], done))
 
 
 @router.post("/bookings/{booking_id}/approve")
@@ -326,31 +308,17 @@ def _meetup_values(fields: Fields) -> dict[str, Any]:
 
 @router.post("/m/new")
 async def create_meetup(request: Request, visit: Visit, tx: Transaction) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if visit.user is None:
-        return _sign_in_first(visit)
-    form = fields.as_dict()
+    post = await member_post(request, visit, "/m/new")
+    if isinstance(post, Response):
+        return post
     try:
-        data = AnnouncementCreate.model_validate(_meetup_values(fields))
+        data = AnnouncementCreate.model_validate(_meetup_values(post.fields))
         async with guarded(tx):
             created = await announcement_service.create_announcement(
-                tx, author=visit.user, data=data
+                tx, author=post.user, data=data
             )
-    except ValidationError as exc:
-        return page(
-            visit, "meetup_form.html", 422, form=form, editing=None, error=validation_message(exc)
-        )
-    except AppError as exc:
-        return page(
-            visit,
-            "meetup_form.html",
-            exc.status_code,
-            form=form,
-            editing=None,
-            error=visit.error_text(exc),
-        )
+    except (ValidationError, AppError) as exc:
+        return form_again(visit, "meetup_form.html", exc, form=post.fields.as_dict(), editing=None)
     return redirect(visit, f"/m/{created.id}?done=created")
 
 
@@ -376,10 +344,10 @@ def _form_of(a: Announcement) -> dict[str, str]:
 @router.get("/m/{announcement_id}/edit")
 async def edit_form(visit: Visit, tx: Transaction, announcement_id: uuid.UUID) -> Response:
     if visit.user is None:
-        return _sign_in_first(visit)
+        return sign_in_first(visit)
     a = await tx.session.get(Announcement, announcement_id)
     if a is None:
-        return _not_found(visit)
+        return not_found(visit)
     if not _is_host(visit, a.author_id):
         return page(visit, "refused.html", 403)
     return page(visit, "meetup_form.html", form=_form_of(a), editing=a)
@@ -389,14 +357,13 @@ async def edit_form(visit: Visit, tx: Transaction, announcement_id: uuid.UUID) -
 async def edit(
     request: Request, visit: Visit, tx: Transaction, announcement_id: uuid.UUID
 ) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if visit.user is None:
-        return _sign_in_first(visit)
+    post = await member_post(request, visit, f"/m/{announcement_id}/edit")
+    if isinstance(post, Response):
+        return post
+    fields = post.fields
     a = await tx.session.get(Announcement, announcement_id)
     if a is None:
-        return _not_found(visit)
+        return not_found(visit)
     before = _form_of(a)
     values = _meetup_values(fields)
     # Only what changed is sent, as a PATCH would (a past start time left as it was is no error).
@@ -415,26 +382,10 @@ async def edit(
         data = AnnouncementUpdate.model_validate(changed)
         async with guarded(tx):
             await announcement_service.update_announcement(
-                tx, user=visit.user, announcement_id=announcement_id, data=data
+                tx, user=post.user, announcement_id=announcement_id, data=data
             )
-    except ValidationError as exc:
-        return page(
-            visit,
-            "meetup_form.html",
-            422,
-            form=fields.as_dict(),
-            editing=a,
-            error=validation_message(exc),
-        )
-    except AppError as exc:
-        return page(
-            visit,
-            "meetup_form.html",
-            exc.status_code,
-            form=fields.as_dict(),
-            editing=a,
-            error=visit.error_text(exc),
-        )
+    except (ValidationError, AppError) as exc:
+        return form_again(visit, "meetup_form.html", exc, form=fields.as_dict(), editing=a)
     return redirect(visit, f"/m/{announcement_id}?done=saved")
 
 
@@ -442,25 +393,23 @@ async def edit(
 async def cancel_meetup(
     request: Request, visit: Visit, tx: Transaction, announcement_id: uuid.UUID
 ) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if visit.user is None:
-        return _sign_in_first(visit)
+    post = await member_post(request, visit, f"/m/{announcement_id}")
+    if isinstance(post, Response):
+        return post
     try:
         async with guarded(tx):
             await announcement_service.cancel_announcement(
                 tx,
-                user=visit.user,
+                user=post.user,
                 announcement_id=announcement_id,
-                reason=fields["reason"][:1000] or None,
+                reason=post.fields["reason"][:1000] or None,
             )
     except AppError as exc:
-        return _problem(visit, exc)
+        return problem(visit, exc)
     return redirect(visit, f"/m/{announcement_id}?done=cancelled")
 
 
-# --- people and films ------------------------------------------------------------------------------
+# --- people ---------------------------------------------------------------------------------------
 
 
 @router.get("/u/{user_id}")
@@ -471,7 +420,7 @@ async def profile(visit: Visit, tx: Transaction, user_id: uuid.UUID) -> Response
             tx.session, user_id, None, visit.user, PageParams(limit=30)
         )
     except NotFound:
-        return _not_found(visit)
+        return not_found(visit)
     hosting, _ = await announcement_queries.list_announcements(
         tx.session, AnnouncementFilters(author_id=user_id), PageParams(limit=20)
     )
@@ -482,47 +431,4 @@ async def profile(visit: Visit, tx: Transaction, user_id: uuid.UUID) -> Response
         reviews=reviews,
         hosting=hosting,
         following=await web_community.follows_person(tx, user_id, visit),
-    )
-
-
-@router.get("/films")
-async def films(visit: Visit, tx: Transaction, q: str = "", page_number: str = "1") -> Response:
-    q = " ".join(q.split())[:200]
-    number = _number(page_number)
-    params = PageParams(limit=24, offset=(number - 1) * 24)
-    movies, total = await movies_service.list_movies(
-        tx.session, q=q or None, genre=None, sort=MovieSort.by_title, page=params
-    )
-    return page(
-        visit,
-        "films.html",
-        movies=movies,
-        q=q,
-        page_number=number,
-        has_next=params.offset + len(movies) < total,
-        link=lambda n: "/films?" + urlencode({**({"q": q} if q else {}), "page_number": n}),
-    )
-
-
-@router.get("/films/{movie_id}")
-async def film(visit: Visit, tx: Transaction, movie_id: uuid.UUID) -> Response:
-    try:
-        movie = await movies_service.movie_view(
-            tx.session, await movies_service.get_movie(tx.session, movie_id)
-        )
-        reviews, _ = await community.list_reviews(
-            tx.session, movie_id, MovieReviewSort.likes_desc, PageParams(limit=20)
-        )
-    except NotFound:
-        return _not_found(visit)
-    meetups, _ = await announcement_queries.list_announcements(
-        tx.session, AnnouncementFilters(movie_id=movie_id), PageParams(limit=20)
-    )
-    return page(
-        visit,
-        "film.html",
-        movie=movie,
-        reviews=reviews,
-        meetups=meetups,
-        following=await web_community.follows_film(tx, movie_id, visit),
     )

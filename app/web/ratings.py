@@ -19,8 +19,8 @@ from app.models.announcements import Announcement
 from app.models.bookings import Booking, BookingStatus
 from app.reviews import service as reviews_service
 from app.reviews.schemas import ReviewCreate
-from app.web.forms import guarded, posted, validation_message
-from app.web.render import page, redirect, refused
+from app.web.forms import guarded, member_post
+from app.web.render import invalid, not_found, problem, redirect
 from app.web.session import Visit, Visitor
 
 router = APIRouter(include_in_schema=False)
@@ -59,11 +59,10 @@ async def rateable(
 async def rate(
     request: Request, visit: Visit, tx: Transaction, announcement_id: uuid.UUID
 ) -> Response:
-    fields = await posted(request, visit)
-    if fields is None:
-        return refused(visit)
-    if visit.user is None:
-        return redirect(visit, f"/login?next=/m/{announcement_id}")
+    post = await member_post(request, visit, f"/m/{announcement_id}")
+    if isinstance(post, Response):
+        return post
+    fields = post.fields
     try:
         announcement = await reviews_service.get_announcement(tx.session, announcement_id)
         data = ReviewCreate.model_validate(
@@ -75,12 +74,12 @@ async def rate(
         )
         async with guarded(tx):
             await reviews_service.create_review(
-                tx, author=visit.user, announcement=announcement, data=data
+                tx, author=post.user, announcement=announcement, data=data
             )
     except NotFound:
-        return page(visit, "refused.html", 404, heading="not_found")
+        return not_found(visit)
     except ValidationError as exc:
-        return page(visit, "refused.html", 422, reason=validation_message(exc))
+        return invalid(visit, exc)
     except AppError as exc:
-        return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
+        return problem(visit, exc)
     return redirect(visit, f"/m/{announcement_id}?done=rated")

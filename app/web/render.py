@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -14,8 +15,10 @@ from babel.numbers import format_decimal
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
+from pydantic import ValidationError
 
 from app.core import i18n
+from app.core.errors import AppError
 from app.core.security_headers import PAGE_CSP
 from app.sessions.cookies import is_secure
 from app.web.session import COOKIE, CSRF_COOKIE, LANG_COOKIE, YEAR, Visitor
@@ -126,3 +129,46 @@ def redirect(visit: Visitor, path: str) -> Response:
 def refused(visit: Visitor) -> Response:
     """A post without its CSRF token, or with one of another browser or session."""
     return page(visit, "refused.html", 403)
+
+
+def not_found(visit: Visitor, reason: str | None = None) -> Response:
+    return page(visit, "refused.html", 404, heading="not_found", reason=reason)
+
+
+def problem(visit: Visitor, exc: AppError) -> Response:
+    """What a service refused, with its status, in the page's language."""
+    return page(visit, "refused.html", exc.status_code, reason=visit.error_text(exc))
+
+
+def invalid(visit: Visitor, exc: ValidationError) -> Response:
+    return page(visit, "refused.html", 422, reason=validation_message(exc))
+
+
+def form_again(
+    visit: Visitor, template: str, exc: AppError | ValidationError, **context: Any
+) -> Response:
+    """A form's page again, as it was sent, with what was wrong (`error`): 422 and the fields'
+    complaints for invalid input, else the service's status and message."""
+    if isinstance(exc, ValidationError):
+        return page(visit, template, 422, error=validation_message(exc), **context)
+    return page(visit, template, exc.status_code, error=visit.error_text(exc), **context)
+
+
+def validation_message(exc: ValidationError) -> str:
+    """A short, readable summary of a request model's complaints."""
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def safe_next(value: str, fallback: str) -> str:
+    """`value` if it is a path of this site (not //host, not a scheme), else `fallback`."""
+    return value if value.startswith("/") and not value.startswith("//") else fallback
+
+
+def sign_in_first(visit: Visitor, back: str | None = None) -> Response:
+    """To the sign-in page, which comes back to `back` (default: the page asked for)."""
+    return redirect(visit, "/login?" + urlencode({"next": back or visit.request.url.path}))

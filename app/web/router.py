@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from app.web import account, community, pages, ratings
+from app.web import account, community, films, pages, ratings
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -16,6 +16,7 @@ router.include_router(account.router)
 router.include_router(pages.router)
 router.include_router(community.router)
 router.include_router(ratings.router)
+router.include_router(films.router)
 
 
 def static_files() -> StaticFiles:

@@ -8,6 +8,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.core.db import Database
+from tests.reviews.helpers import MeetupFactory
+
 
 @pytest.fixture
 async def browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
@@ -21,3 +24,9 @@ async def other_browser(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
+
+
+@pytest.fixture
+def ended(db: Database) -> MeetupFactory:
+    """Meetups that have ended (their review window open), with approved guests."""
+    return MeetupFactory(db)

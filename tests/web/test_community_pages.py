@@ -9,7 +9,7 @@ import httpx
 
 from tests.support.factories import UserFactory
 from tests.support.meetups import Meetups
-from tests.web.test_pages import csrf_in, sign_in, submit
+from tests.web.helpers import csrf_in, sign_in, submit
 
 API = "/api/v1"
 

@@ -13,31 +13,10 @@ from app.core import clock
 from app.models.announcements import Approval
 from tests.admin.helpers import RunWorker
 from tests.auth.helpers import code_in
-from tests.support.factories import TestUser, UserFactory
+from tests.support.factories import UserFactory
 from tests.support.meetups import Meetups
 from tests.support.smtp import Mailbox
-
-
-def csrf_in(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "no CSRF token in the page"
-    return match.group(1)
-
-
-async def submit(
-    browser: httpx.AsyncClient, page: str, action: str, data: dict[str, str]
-) -> httpx.Response:
-    """As a browser does: load the page with the form, post it with its token."""
-    token = csrf_in((await browser.get(page)).text)
-    return await browser.post(action, data={**data, "csrf_token": token})
-
-
-async def sign_in(browser: httpx.AsyncClient, user: TestUser) -> None:
-    response = await submit(
-        browser, "/login", "/login", {"email": user.email, "password": user.password}
-    )
-    assert response.status_code == 303, response.text
-    assert browser.cookies.get("meetup_session")
+from tests.web.helpers import csrf_in, sign_in, submit
 
 
 def _meetup_id(location: str) -> str:

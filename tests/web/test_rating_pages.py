@@ -6,18 +6,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import httpx
-import pytest
 
-from app.core.db import Database
 from tests.reviews.helpers import MeetupFactory
 from tests.support.clock import TestClock
 from tests.support.factories import UserFactory
-from tests.web.test_pages import csrf_in, sign_in
-
-
-@pytest.fixture
-def ended(db: Database) -> MeetupFactory:
-    return MeetupFactory(db)
+from tests.web.helpers import csrf_in, sign_in
 
 
 async def _rate(
