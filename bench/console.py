@@ -181,7 +181,7 @@ async def run(b: Any, redis_url: str, redis_pid: int | None) -> dict[str, Any]:
         bearer = {"Authorization": f"Bearer {token}"}
         last = _meetup((JOBS - DUE_NOW) // 2 - 1)  # its reminders are the queue's last
         some_job = f"reminder:24h:{last}:"
-        found = [k.decode() async for k in redis.zscan_iter("arq:queue", match=some_job + "*")]
+        found = [k.decode() async for k, _ in redis.zscan_iter("arq:queue", match=some_job + "*")]
         pages: list[tuple[str, str, dict[str, str]]] = [
             ("overview", "/admin", cookie),
             ("live panel (htmx refresh)", "/admin/live", {**cookie, "HX-Request": "true"}),

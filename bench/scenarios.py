@@ -575,7 +575,7 @@ async def reads(b: Bench) -> None:
             result["statements_per_request"] = count
             node[str(c)] = result
             b.say(f"GET {name}, {c} connections", result)
-        if name in ("list", "search"):
+        if name in ("list", "home", "search"):
             await profiled_run(b, f"GET {name}, {b.base} conn.", "get.lua", args, {200})
         rate = round(b.cfg.rate_fraction * node[str(b.base)]["throughput"])
         node["fixed_rate"] = b.loader.open_loop(rate, b.cfg.duration, "get", args, {200})

@@ -58,6 +58,10 @@ log = get_logger(__name__)
 CHUNK = 500
 # At most this many keys are examined by one SCAN (results, in-progress markers).
 SCAN_CAP = 10_000
+# Keys Redis walks per SCAN call. SCAN walks the whole keyspace whatever the pattern, and every
+# waiting job is a key: 100 000 of them take 10 round trips, not the 1 000 of COUNT 100 (each call
+# holds Redis for about a millisecond).
+SCAN_COUNT = 10_000
 RECENT_FAILURES = 20
 REDIS_TIMEOUT_S = 3.0
 UNREADABLE = "<unreadable>"
@@ -252,7 +256,7 @@ async def _running_ids(redis: ArqRedis) -> set[str]:
     """Ids of running jobs: SCAN of arq's in-progress keys, at most SCAN_CAP keys (max_jobs per
     worker keeps them few)."""
     found: set[str] = set()
-    async for key in redis.scan_iter(match=in_progress_key_prefix + "*", count=1000):
+    async for key in redis.scan_iter(match=in_progress_key_prefix + "*", count=SCAN_COUNT):
         found.add(
             (key.decode() if isinstance(key, bytes) else key).removeprefix(in_progress_key_prefix)
         )
@@ -322,7 +326,7 @@ async def _finished(redis: ArqRedis) -> tuple[list[JobView], bool]:
     SCAN in bounded batches, at most SCAN_CAP keys examined (then True: truncated)."""
     keys: list[str] = []
     truncated = False
-    async for key in redis.scan_iter(match=result_key_prefix + "*", count=1000):
+    async for key in redis.scan_iter(match=result_key_prefix + "*", count=SCAN_COUNT):
         if len(keys) >= SCAN_CAP:
             truncated = True
             break
@@ -666,7 +670,9 @@ async def heartbeat(redis: ArqRedis, interval_s: float) -> Heartbeat:
     """Each worker writes its report under its own key with a time-to-live of interval + 1 s: the
     remaining ttl tells its age, and a missing key means that worker has not reported for longer.
     The keys are found with SCAN (bounded batches), so many workers never block Redis."""
-    keys = [key async for key in redis.scan_iter(match=WORKER_HEALTH_PREFIX + "*", count=100)]
+    keys = [
+        key async for key in redis.scan_iter(match=WORKER_HEALTH_PREFIX + "*", count=SCAN_COUNT)
+    ]
     names = [
         (key.decode() if isinstance(key, bytes) else key).removeprefix(WORKER_HEALTH_PREFIX)
         for key in keys
