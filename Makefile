@@ -35,7 +35,7 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-## bench: the benchmarks of bench/README.md on embedded PostgreSQL + Redis (~6 min); writes bench/results/<date>.json
+## bench: the benchmarks of bench/README.md on embedded PostgreSQL + Redis (~7 min); writes bench/results/<date>.json
 bench: install
 	$(BIN)/python -m bench.run
 

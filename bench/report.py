@@ -338,6 +338,15 @@ def target_rows(results: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
         rows.append(("emails ≥ 500/s to a local SMTP sink",
                      f"{_n(fan['emails_per_s'])}/s ({_n(fan['emails_received'])} emails)",
                      fan["emails_per_s"] >= 500))  # fmt: skip
+    home = _at(s, "reads", "home", base)
+    if isinstance(listing, dict) and isinstance(home, dict):
+        api_list = _at(listing, "cpu_ms_per_request", "api")
+        api_home = _at(home, "cpu_ms_per_request", "api")
+        if isinstance(api_list, int | float) and isinstance(api_home, int | float) and api_list:
+            share = api_home / api_list
+            rows.append((f"web home page ≤ 2x the API list's API CPU ({base} conn., issue 18)",
+                         f"{share:.2f}x ({api_home:.2f} vs {api_list:.2f} ms)",
+                         share <= 2))  # fmt: skip
     console = s.get("console", {})
     if console.get("pages"):
         pages = console["pages"].values()
@@ -392,7 +401,7 @@ def targets_table(results: dict[str, Any], previous: dict[str, Any] | None = Non
     if not rows:
         return ""
     before = {name: value for name, value, _ in target_rows(previous)} if previous else {}
-    lines = ["| Target (issue 12, 2 cores) | This run | Previous run | Met |", "|---|---|---|---|"]
+    lines = ["| Target (issues 12, 18, 19; 2 cores) | This run | Previous run | Met |", "|---|---|---|---|"]
     for name, value, met in rows:
         verdict = "-" if met is None else "yes" if met else "**no**"
         lines.append(f"| {name} | {value} | {before.get(name, '-')} | {verdict} |")
