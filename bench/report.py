@@ -401,7 +401,10 @@ def targets_table(results: dict[str, Any], previous: dict[str, Any] | None = Non
     if not rows:
         return ""
     before = {name: value for name, value, _ in target_rows(previous)} if previous else {}
-    lines = ["| Target (issues 12, 18, 19; 2 cores) | This run | Previous run | Met |", "|---|---|---|---|"]
+    lines = [
+        "| Target (issues 12, 18, 19; 2 cores) | This run | Previous run | Met |",
+        "|---|---|---|---|",
+    ]
     for name, value, met in rows:
         verdict = "-" if met is None else "yes" if met else "**no**"
         lines.append(f"| {name} | {value} | {before.get(name, '-')} | {verdict} |")

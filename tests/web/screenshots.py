@@ -2,8 +2,8 @@
 
 Starts throwaway embedded PostgreSQL and Redis (under a temporary directory, on free ports), fills
 them with the demo data of `meetup seed-demo`, lets the worker deliver the notifications, serves
-the app, signs in as the demo host Ann in headless Chromium and saves home, a meetup, /me and
-/m/new in English and Russian at desktop (1280x800) and phone (390x844) widths as
+the app, signs in as the demo host Ann in headless Chromium and saves home, a meetup, /me,
+/m/new and a film's reviews in English and Russian at desktop (1280x800) and phone (390x844) widths as
 docs/screenshots/<page>-<lang>-<desktop|phone>.png.
 """
 
@@ -54,6 +54,7 @@ async def _shoot(settings: object) -> list[Path]:
     from app.core.db import Database
     from app.main import create_app
     from app.models.announcements import Announcement
+    from app.models.movies import Movie
     from app.seed.demo import DEMO_PASSWORD, seed_demo
     from tests.support.browser import find_chromium, launch, serve
 
@@ -68,6 +69,9 @@ async def _shoot(settings: object) -> list[Path]:
                         col(Announcement.title) == "Stalker at Ann's"
                     )
                 )
+            ).scalar_one()
+            film_id = (
+                await session.execute(select(col(Movie.id)).where(col(Movie.title) == "Stalker"))
             ).scalar_one()
     finally:
         await db.dispose()
@@ -90,6 +94,7 @@ async def _shoot(settings: object) -> list[Path]:
                     ("meetup", f"/m/{meetup_id}"),
                     ("me", "/me"),
                     ("new", "/m/new"),
+                    ("film", f"/films/{film_id}#mine"),  # Ann's review, others' with Like
                 ):
                     await tab.open(f"{url}{page}")
                     path = OUT / f"{name}-{lang}-{size}.png"

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from app.core import clock
@@ -269,6 +270,20 @@ async def test_axe_finds_no_serious_accessibility_problem(
     solaris = await two_meetups(users, meetups)
     guest = await users.member(name="Axe Alex")
     await meetups.book(solaris, guest)
+    moderator, critic = await users.moderator(), await users.member(name="Critic Clara")
+    async with httpx.AsyncClient(base_url=live_url) as api:
+        created = await api.post(
+            "/api/v1/movies",
+            headers=moderator.headers,
+            json={"title": "Solaris", "year": 1972, "description": "The ocean thinks."},
+        )
+        film = f"/films/{created.json()['id']}"
+        reviewed = await api.post(
+            f"/api/v1{film.replace('/films', '/movies')}/reviews",
+            headers=critic.headers,
+            json={"score": 9, "text": "Slow, and all the better."},
+        )
+        assert reviewed.status_code == 201, reviewed.text
     problems: dict[str, list[dict[str, Any]]] = {}
     for lang in ("en", "ru"):
         tab = browser if lang == "en" else await browser.new_tab()
@@ -277,8 +292,8 @@ async def test_axe_finds_no_serious_accessibility_problem(
             problems[f"{page} ({lang})"] = await axe_problems(tab)
         await sign_in(tab, live_url, guest)
         assert await tab.run("document.documentElement.lang") == lang
-        for page in ("/", f"/m/{solaris.id}", "/me"):
+        for page in ("/", f"/m/{solaris.id}", "/me", film):  # the film: review form, like
             await tab.open(f"{live_url}{page}")
             problems[f"{page} ({lang})"] = await axe_problems(tab)
-    assert len(problems) == 10
+    assert len(problems) == 12
     assert not any(problems.values()), json.dumps(problems, indent=1, ensure_ascii=False)
