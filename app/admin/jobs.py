@@ -460,12 +460,36 @@ async def _search_waiting(
     return found, examined, bool(more)
 
 
+_GLOB = str.maketrans({c: "\\" + c for c in "*?[]\\^-"})
+
+
+async def _waiting_with_id(redis: ArqRedis, text: str) -> list[tuple[bytes, float]]:
+    """Queue entries whose job id contains `text`, in the whole queue: ZSCAN MATCH does the
+    matching inside Redis, SCAN_COUNT entries per call, and stops at SCAN_CAP matches. Meetup jobs
+    carry their meetup's id in their job id, so this finds a meetup's reminders however long the
+    queue is."""
+    pattern = f"*{text.lower().translate(_GLOB)}*"
+    found: list[tuple[bytes, float]] = []
+    async for member, score in redis.zscan_iter(
+        default_queue_name, match=pattern, count=SCAN_COUNT
+    ):
+        found.append((member, score))
+        if len(found) >= SCAN_CAP:
+            break
+    return found
+
+
+def _due_order(view: JobView) -> datetime:
+    return view.scheduled_for or datetime.max.replace(tzinfo=UTC)
+
+
 async def find_jobs(
     redis: ArqRedis, where: JobFilter, offset: int = 0, limit: int = 20
 ) -> JobSearch:
     """A page of the jobs `where` picks. Without a function or text it is list_jobs (exact
     totals, only this page read); with one, the jobs are examined in bounded batches, at most
-    SCAN_CAP waiting ones and SCAN_CAP finished ones, and `truncated` says the search stopped."""
+    SCAN_CAP waiting ones and SCAN_CAP finished ones, and `truncated` says the search stopped.
+    Text found in a waiting job's id is looked for in the whole queue (`_waiting_with_id`)."""
     if not where.narrows:
         items, total = await list_jobs(redis, where.state, offset, limit)
         return JobSearch(items=items, total=total, truncated=False)
@@ -476,15 +500,29 @@ async def find_jobs(
         truncated = False
         budget = SCAN_CAP
         wanted = {where.state} if where.state is not None else set(JobState)
+        by_id = await _waiting_with_id(redis, where.text) if where.text else []
         for state, low, high in (
             (JobState.queued, "-inf", now),
             (JobState.deferred, f"({now}", "+inf"),
         ):
             if state in wanted:
                 found, examined, cut = await _search_waiting(redis, low, high, where, budget)
-                matched += [v for v in found if v.id not in running]
                 budget -= examined
                 truncated |= cut
+                seen = {v.id for v in found}
+                due = [
+                    e
+                    for e in by_id
+                    if (e[1] <= now) == (state == JobState.queued) and e[0].decode() not in seen
+                ]
+                for start in range(0, len(due), CHUNK):
+                    found += [
+                        v
+                        for v in await _views(redis, due[start : start + CHUNK], set())
+                        if where.matches(v)
+                    ]
+                found.sort(key=_due_order)
+                matched += [v for v in found if v.id not in running]
         if JobState.in_progress in wanted:
             matched += [v for v in await _in_progress(redis, running) if where.matches(v)]
         if wanted & {JobState.complete, JobState.failed}:

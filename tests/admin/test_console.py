@@ -207,19 +207,25 @@ async def test_long_lists_are_paginated_and_filters_combine(
     assert odd.status_code == 200 and len(_rows(odd.text)) == 25
 
 
-async def test_a_search_of_a_huge_queue_stops_at_its_cap_and_says_so(
+async def test_an_id_search_covers_the_whole_queue_an_argument_search_stops_at_its_cap(
     browser: httpx.AsyncClient, app: FastAPI, admin: TestUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(jobs, "SCAN_CAP", 40)
     for i in range(60):
         await app.state.redis.enqueue_job(
-            "process_event", str(uuid.uuid4()), _job_id=f"bulk-{i:02}", _defer_by=600 + i
+            "process_event", f"arg-{i:02}", _job_id=f"bulk-{i:02}", _defer_by=600 + i
         )
-    page = (await browser.get("/admin/jobs", params={"q": "bulk-5"})).text
-    assert 'id="truncated"' in page
-    assert _rows(page) == []  # bulk-50.. lie beyond the first 40 examined
-    narrow = (await browser.get("/admin/jobs", params={"q": "bulk-1"})).text
-    assert _rows(narrow) == [f"bulk-{i}" for i in range(10, 20)]
+    # Ids: matched inside Redis over the whole queue, so bulk-50.. are found past the cap.
+    by_id = (await browser.get("/admin/jobs", params={"q": "bulk-5"})).text
+    assert _rows(by_id) == [f"bulk-{i}" for i in range(50, 60)]
+    # Arguments: read from the job bodies, at most SCAN_CAP of them, and the page says so.
+    by_argument = (await browser.get("/admin/jobs", params={"q": "arg-5"})).text
+    assert 'id="truncated"' in by_argument
+    assert _rows(by_argument) == []  # arg-50.. lie beyond the first 40 examined
+    near = (await browser.get("/admin/jobs", params={"q": "arg-1", "state": "deferred"})).text
+    assert _rows(near) == [f"bulk-{i}" for i in range(10, 20)]
+    glob = (await browser.get("/admin/jobs", params={"q": "bulk-*"})).text
+    assert _rows(glob) == []  # the text is matched as it is, never as a pattern
 
 
 async def test_the_live_panel_and_its_chart_count_the_runs(
