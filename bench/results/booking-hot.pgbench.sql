@@ -7,8 +7,8 @@
 BEGIN;
 SELECT user_account.created_at, user_account.updated_at, user_account.id, user_account.email, user_account.name, user_account.bio, user_account.password_hash, user_account.role, user_account.is_active, user_account.is_confirmed, user_account.email_notifications, user_account.locale, user_account.tokens_valid_after, user_account.followers_count, user_account.following_count, user_account.friends_count, user_account.hosted_count, user_account.host_rating_sum, user_account.host_rating_count, user_account.guest_rating_sum, user_account.guest_rating_count 
 FROM user_account JOIN auth_session ON auth_session.user_id = user_account.id 
-WHERE auth_session.id = (('00000000-0002-4000-8000-' || lpad(CAST(:n AS text), 12, '0'))::uuid)::UUID AND user_account.id = (('00000000-0001-4000-8000-' || lpad(CAST(:n AS text), 12, '0'))::uuid)::UUID AND auth_session.revoked_at IS NULL AND auth_session.expires_at > (to_timestamp(1796297891.068789))::TIMESTAMP WITH TIME ZONE AND user_account.is_active IS true AND (user_account.tokens_valid_after IS NULL OR user_account.tokens_valid_after <= (to_timestamp(1796297851.000000))::TIMESTAMP WITH TIME ZONE);
-SELECT a.id, a.author_id, a.sub_only, (a.cancelled_at IS NOT NULL OR a.event_time <= (to_timestamp(1796297891.072795))) AS closed,
+WHERE auth_session.id = (('00000000-0002-4000-8000-' || lpad(CAST(:n AS text), 12, '0'))::uuid)::UUID AND user_account.id = (('00000000-0001-4000-8000-' || lpad(CAST(:n AS text), 12, '0'))::uuid)::UUID AND auth_session.revoked_at IS NULL AND auth_session.expires_at > (to_timestamp(1796298659.925794))::TIMESTAMP WITH TIME ZONE AND user_account.is_active IS true AND (user_account.tokens_valid_after IS NULL OR user_account.tokens_valid_after <= (to_timestamp(1796298621.000000))::TIMESTAMP WITH TIME ZONE);
+SELECT a.id, a.author_id, a.sub_only, (a.cancelled_at IS NOT NULL OR a.event_time <= (to_timestamp(1796298659.928912))) AS closed,
            h.name AS host_name, h.host_rating_sum, h.host_rating_count,
            EXISTS (
                SELECT 1 FROM follow f
@@ -28,7 +28,7 @@ WITH a AS (
     ), verdict AS (
         
         SELECT a.*, CASE
-            WHEN (a.cancelled_at IS NOT NULL OR a.event_time <= (to_timestamp(1796297891.074791))) THEN 'announcement_closed'
+            WHEN (a.cancelled_at IS NOT NULL OR a.event_time <= (to_timestamp(1796298659.930102))) THEN 'announcement_closed'
             WHEN EXISTS (
                 SELECT 1 FROM booking b
                 WHERE b.announcement_id = a.id AND b.guest_id = (('00000000-0001-4000-8000-' || lpad(CAST(:n AS text), 12, '0'))::uuid)
@@ -65,9 +65,9 @@ WITH a AS (
     ), new_booking AS (
         INSERT INTO booking (id, created_at, updated_at, announcement_id, guest_id, seats, status,
                              message, event_time, ends_at, approved_at, short_code)
-        SELECT (('00000000-0006-4000-8000-' || lpad(CAST(:bid AS text), 12, '0'))::uuid), (to_timestamp(1796297891.074791)), (to_timestamp(1796297891.074791)), v.id, (('00000000-0001-4000-8000-' || lpad(CAST(:n AS text), 12, '0'))::uuid), ('1'), CAST(v.outcome AS booking_status),
+        SELECT (('00000000-0006-4000-8000-' || lpad(CAST(:bid AS text), 12, '0'))::uuid), (to_timestamp(1796298659.930102)), (to_timestamp(1796298659.930102)), v.id, (('00000000-0001-4000-8000-' || lpad(CAST(:n AS text), 12, '0'))::uuid), ('1'), CAST(v.outcome AS booking_status),
                (NULL), v.event_time, v.ends_at,
-               CASE WHEN v.outcome = 'approved' THEN CAST((to_timestamp(1796297891.074791)) AS timestamptz) END, ('p' || CAST(:bid AS text))
+               CASE WHEN v.outcome = 'approved' THEN CAST((to_timestamp(1796298659.930102)) AS timestamptz) END, ('p' || CAST(:bid AS text))
         FROM verdict v WHERE v.outcome IN ('approved', 'pending', 'waitlisted')
         RETURNING id, status
     ), event AS (
@@ -77,7 +77,7 @@ WITH a AS (
                CASE WHEN nb.status = 'approved' THEN 'booking_approved'
                     ELSE 'booking_requested' END,
                (('00000000-0005-4000-8000-' || lpad(CAST(:a AS text), 12, '0'))::uuid), nb.id, (('00000000-0001-4000-8000-' || lpad(CAST(:n AS text), 12, '0'))::uuid),
-               jsonb_build_object('status', CAST(nb.status AS text)), (to_timestamp(1796297891.074791)), 0
+               jsonb_build_object('status', CAST(nb.status AS text)), (to_timestamp(1796298659.930102)), 0
         FROM new_booking nb
     )
     SELECT v.outcome, v.tickets_count - v.approved_seats AS tickets_left,
