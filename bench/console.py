@@ -20,6 +20,8 @@ import psutil
 import redis.asyncio as aioredis
 
 from bench import data
+from bench.infra import process_tree
+from bench.scenarios import send
 
 JOBS = 100_000
 DUE_NOW = 1_000
@@ -124,37 +126,20 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
-def _tree(pid: int | None) -> list[int]:
-    if pid is None:
-        return []
-    try:
-        root = psutil.Process(pid)
-        return [root.pid, *(child.pid for child in root.children(recursive=True))]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def _ask(url: str, headers: dict[str, str]) -> tuple[int, int]:
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return int(response.status), len(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, len(exc.read())
-
-
 async def _measure(
     b: Any, path: str, headers: dict[str, str], redis_pids: list[int]
 ) -> dict[str, Any]:
     url = f"{b.loader.url}{path}"
     for _ in range(WARMUP):
-        await asyncio.to_thread(_ask, url, headers)
+        await asyncio.to_thread(send, urllib.request.Request(url, headers=headers))
     api_pids = b.server.pids() if b.server else []
     api_before, redis_before = _cpu_seconds(api_pids), _cpu_seconds(redis_pids)
     walls, statuses, size = [], set(), 0
     for _ in range(REQUESTS):
         t = time.perf_counter()
-        status, size = await asyncio.to_thread(_ask, url, headers)
+        request = urllib.request.Request(url, headers=headers)
+        status, body = await asyncio.to_thread(send, request)
+        size = len(body.encode())
         walls.append((time.perf_counter() - t) * 1000)
         statuses.add(status)
     api_ms = (_cpu_seconds(api_pids) - api_before) * 1000 / REQUESTS
@@ -197,7 +182,7 @@ async def run(b: Any, redis_url: str, redis_pid: int | None) -> dict[str, Any]:
             ("API: job stats, 24 h", "/api/v1/admin/jobs/stats?window=24h", bearer),
             ("/metrics", "/metrics", {}),
         ]
-        redis_pids = _tree(redis_pid)
+        redis_pids = process_tree(redis_pid)
         measured: dict[str, Any] = {}
         for label, path, headers in pages:
             result = await _measure(b, path, headers, redis_pids)

@@ -183,7 +183,8 @@ class Monitor:
                 stats.peak_processes = 0
 
 
-def postgres_pids(root_pid: int | None) -> list[int]:
+def process_tree(root_pid: int | None) -> list[int]:
+    """A process and all its descendants (PostgreSQL's backends, a server behind a wrapper)."""
     if root_pid is None:
         return []
     try:

@@ -32,7 +32,7 @@ from bench.infra import (
     Monitor,
     Service,
     ensure_wrk,
-    postgres_pids,
+    process_tree,
     wait_http,
 )
 from bench.load import Loader
@@ -198,7 +198,7 @@ async def run(
     monitor = Monitor({
         "api": lambda: pids("api"),
         "worker": lambda: pids("worker"),
-        "postgres": lambda: postgres_pids(services.postgres.process.pid if services.postgres.process else None),
+        "postgres": lambda: process_tree(services.postgres.process.pid if services.postgres.process else None),
     })  # fmt: skip
     monitor.start()
     loader = Loader(wrk, str(pg_bin() / "pgbench"), url, cfg.loadgen_cpu, monitor)

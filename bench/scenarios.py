@@ -181,7 +181,7 @@ async def logged(b: Bench, sends: list[Callable[[], Awaitable[None]]]) -> list[l
     return captures
 
 
-def _send(request: urllib.request.Request) -> tuple[int, str]:
+def send(request: urllib.request.Request) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return int(response.status), response.read().decode()
@@ -191,7 +191,7 @@ def _send(request: urllib.request.Request) -> tuple[int, str]:
 
 def _get(url: str, token: str | None = None) -> tuple[int, str]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return _send(urllib.request.Request(url, headers=headers))
+    return send(urllib.request.Request(url, headers=headers))
 
 
 # --- 2-5. bookings and their database limit ---------------------------------------------------------
@@ -234,7 +234,7 @@ async def capture_booking_sql(b: Bench, keyed: bool) -> None:
             request = urllib.request.Request(
                 path, data=b'{"seats": 1}', headers=headers, method="POST"
             )
-            status, body = await asyncio.to_thread(_send, request)
+            status, body = await asyncio.to_thread(send, request)
             assert status == 201, f"the captured booking answered {status}: {body[:300]}"
 
         return send

@@ -24,7 +24,7 @@ from app.movies import community
 from app.movies import service as movies_service
 from app.movies.schemas import MovieReviewCreate, MovieReviewSort, MovieReviewUpdate, MovieSort
 from app.web import community as web_community
-from app.web.forms import guarded, member_post
+from app.web.forms import MemberPost, guarded, member_post
 from app.web.render import form_again, not_found, page, problem, redirect
 from app.web.session import Visit, Visitor
 
@@ -138,22 +138,28 @@ async def save_review(
     return redirect(visit, f"{back}?done={'reviewed' if mine is None else 'review_saved'}#mine")
 
 
-async def _review_or_none(tx: Tx, review_id: uuid.UUID) -> MovieReview | None:
-    review: MovieReview | None = await tx.session.get(MovieReview, review_id)
-    return review
+async def _review_post(
+    request: Request, visit: Visitor, tx: Tx, review_id: uuid.UUID
+) -> tuple[MemberPost, str] | Response:
+    """A member's post about a review, and its film's page to go back to; or the answer to give
+    instead (404 for no such review, else member_post's). Who may do what to it (a hidden review
+    cannot be liked, only its author deletes it) is the service's rule."""
+    review = await tx.session.get(MovieReview, review_id)
+    if review is None:
+        return not_found(visit)
+    back = f"/films/{review.movie_id}"
+    post = await member_post(request, visit, back)
+    return post if isinstance(post, Response) else (post, back)
 
 
 @router.post("/films/reviews/{review_id}/delete")
 async def delete_review(
     request: Request, visit: Visit, tx: Transaction, review_id: uuid.UUID
 ) -> Response:
-    review = await _review_or_none(tx, review_id)
-    if review is None:
-        return not_found(visit)
-    back = f"/films/{review.movie_id}"
-    post = await member_post(request, visit, back)
-    if isinstance(post, Response):
-        return post
+    asked = await _review_post(request, visit, tx, review_id)
+    if isinstance(asked, Response):
+        return asked
+    post, back = asked
     try:
         async with guarded(tx):
             await community.delete_review(tx, user=post.user, review_id=review_id)
@@ -167,13 +173,10 @@ async def like_review(
     request: Request, visit: Visit, tx: Transaction, review_id: uuid.UUID
 ) -> Response:
     """Like (field `on` set) or stop liking someone else's review of a film."""
-    review = await _review_or_none(tx, review_id)
-    if review is None or review.hidden:
-        return not_found(visit)
-    back = f"/films/{review.movie_id}"
-    post = await member_post(request, visit, back)
-    if isinstance(post, Response):
-        return post
+    asked = await _review_post(request, visit, tx, review_id)
+    if isinstance(asked, Response):
+        return asked
+    post, back = asked
     try:
         async with guarded(tx):
             if post.fields.checked("on"):
