@@ -463,20 +463,20 @@ async def _search_waiting(
 _GLOB = str.maketrans({c: "\\" + c for c in "*?[]\\^-"})
 
 
-async def _waiting_with_id(redis: ArqRedis, text: str) -> list[tuple[bytes, float]]:
+async def _waiting_with_id(redis: ArqRedis, text: str) -> tuple[list[tuple[bytes, float]], bool]:
     """Queue entries whose job id contains `text`, in the whole queue: ZSCAN MATCH does the
     matching inside Redis, SCAN_COUNT entries per call, and stops at SCAN_CAP matches. Meetup jobs
     carry their meetup's id in their job id, so this finds a meetup's reminders however long the
-    queue is."""
+    queue is. True: it stopped at the cap."""
     pattern = f"*{text.lower().translate(_GLOB)}*"
     found: list[tuple[bytes, float]] = []
     async for member, score in redis.zscan_iter(
         default_queue_name, match=pattern, count=SCAN_COUNT
     ):
-        found.append((member, score))
         if len(found) >= SCAN_CAP:
-            break
-    return found
+            return found, True
+        found.append((member, score))
+    return found, False
 
 
 def _due_order(view: JobView) -> datetime:
@@ -497,10 +497,9 @@ async def find_jobs(
         now = timestamp_ms()
         running = await _running_ids(redis)
         matched: list[JobView] = []
-        truncated = False
         budget = SCAN_CAP
         wanted = {where.state} if where.state is not None else set(JobState)
-        by_id = await _waiting_with_id(redis, where.text) if where.text else []
+        by_id, truncated = await _waiting_with_id(redis, where.text) if where.text else ([], False)
         for state, low, high in (
             (JobState.queued, "-inf", now),
             (JobState.deferred, f"({now}", "+inf"),

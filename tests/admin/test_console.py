@@ -226,6 +226,9 @@ async def test_an_id_search_covers_the_whole_queue_an_argument_search_stops_at_i
     assert _rows(near) == [f"bulk-{i}" for i in range(10, 20)]
     glob = (await browser.get("/admin/jobs", params={"q": "bulk-*"})).text
     assert _rows(glob) == []  # the text is matched as it is, never as a pattern
+    monkeypatch.setattr(jobs, "SCAN_CAP", 5)  # more ids match than the cap: said, not hidden
+    capped = (await browser.get("/admin/jobs", params={"q": "bulk-", "state": "deferred"})).text
+    assert 'id="truncated"' in capped and 5 <= len(_rows(capped)) <= 10
 
 
 async def test_the_live_panel_and_its_chart_count_the_runs(
